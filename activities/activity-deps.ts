@@ -1,0 +1,19 @@
+/** What the activities of one site's worker are built from. The worker constructs these. */
+import type { Logger } from 'pino';
+import type { PartProgressUpdate } from '../common/register-contract.js';
+import type { ContentCache } from './cache/content-cache.js';
+import type { SiteBackend } from './sites/site-backend.js';
+import type { Transport } from './transports/transport.js';
+
+export interface ActivityDeps {
+  backend: SiteBackend;
+  cache: ContentCache;
+  transports: readonly Transport[];
+  /** Scratch space on the same file system as the cache. */
+  tmpDir: string;
+  /** This worker's per-host task queue. */
+  hostQueue: string;
+  /** Tell a running workflow how far a transfer got (a signal; best effort). */
+  reportProgress: (workflowId: string, update: PartProgressUpdate) => Promise<void>;
+  logger: Logger;
+}

@@ -1,0 +1,86 @@
+/**
+ * The `local` site: publishes verified parts into a directory, `<dir>/<guid>/<KEY>` (hard links
+ * into the cache, a copy across file systems), for a PXE or KVM host that boots from files.
+ * The ids are the absolute paths. `<dir>/<guid>/image.json`, written last, marks a complete image.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { idKeyOf, type IdKey, type ImageIds } from '../../../common/image-types.js';
+import type { RegisterRequest, SiteBackend } from '../site-backend.js';
+
+export const LOCAL_SITE_TYPE = 'local';
+
+export interface LocalSiteOptions {
+  site: string;
+  /** Directory the images are published into. */
+  dir: string;
+}
+
+/** What `image.json` records for each published file. */
+interface PublishedImage {
+  guid: string;
+  metadataUrl: string;
+  files: Partial<Record<IdKey, { path: string; size: number; hash: string }>>;
+}
+
+const MARKER = 'image.json';
+
+export function createLocalSite({ site, dir }: LocalSiteOptions): SiteBackend {
+  const imageDir = (guid: string): string => join(dir, guid);
+
+  async function lookup(guid: string): Promise<ImageIds | undefined> {
+    let record: PublishedImage;
+    try {
+      record = JSON.parse(await readFile(join(imageDir(guid), MARKER), 'utf8')) as PublishedImage;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    const ids: ImageIds = {};
+    for (const [key, file] of Object.entries(record.files) as [IdKey, { path: string; size: number }][]) {
+      const size = await stat(file.path).then((s) => s.size, () => -1);
+      if (size !== file.size) return undefined; // removed or changed behind our back
+      ids[key] = file.path;
+    }
+    return ids;
+  }
+
+  async function register({ guid, metadataUrl, parts }: RegisterRequest): Promise<ImageIds> {
+    const existing = await lookup(guid);
+    if (existing) return existing;
+    await mkdir(dir, { recursive: true });
+    const staging = join(dir, `.staging-${guid}-${randomBytes(4).toString('hex')}`);
+    const final = imageDir(guid);
+    try {
+      await mkdir(staging);
+      const record: PublishedImage = { guid, metadataUrl, files: {} };
+      for (const part of parts) {
+        const key = idKeyOf(part.type);
+        await linkOrCopy(part.path, join(staging, key));
+        record.files[key] = { path: join(final, key), size: part.size, hash: `${part.hash.algorithm}:${part.hash.hex}` };
+      }
+      await writeFile(join(staging, MARKER), JSON.stringify(record, null, 2));
+      await rm(final, { recursive: true, force: true }); // an incomplete earlier image
+      await rename(staging, final);
+      return Object.fromEntries(Object.entries(record.files).map(([k, f]) => [k, f.path])) as ImageIds;
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  async function deregister(guid: string): Promise<void> {
+    await rm(imageDir(guid), { recursive: true, force: true });
+  }
+
+  return { type: LOCAL_SITE_TYPE, site, lookup, register, deregister };
+}
+
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await copyFile(from, to);
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * A site backend makes verified image parts into images a site can boot, with the site's own
+ * credentials, which never leave the worker. Local directory, Eucalyptus and xCAT implement it.
+ */
+import type { CachedPart, ImageIds } from '../../common/image-types.js';
+
+export interface RegisterRequest {
+  guid: string;
+  /** URL of the metadata file, for the site's own records (tags, descriptions). */
+  metadataUrl: string;
+  parts: CachedPart[];
+  /** Called now and then during long work, so the activity can heartbeat. */
+  onProgress?: (detail: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface SiteBackend {
+  /** Backend type, as in the config (`local`, `eucalyptus`, `xcat`). */
+  readonly type: string;
+  /** Site name, as in the config. */
+  readonly site: string;
+  /**
+   * The ids of the image the site holds for `guid` now, complete and usable; undefined when it holds
+   * none (or only part of one). The site is the truth: this is asked on every request.
+   */
+  lookup(guid: string): Promise<ImageIds | undefined>;
+  /**
+   * Register the parts and answer their ids. Idempotent: registering what the site already has
+   * answers the existing ids. On failure nothing of this image is left at the site.
+   */
+  register(request: RegisterRequest): Promise<ImageIds>;
+  /** Remove the image of `guid` from the site; nothing to remove is not an error. */
+  deregister(guid: string): Promise<void>;
+  /** Release connections. */
+  close?(): Promise<void>;
+}

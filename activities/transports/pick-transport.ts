@@ -1,0 +1,22 @@
+import { ErrorType } from '../../common/errors.js';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Transport } from './transport.js';
+
+/** The transport that fetches `url`, or a non-retryable failure naming the URL. */
+export function pickTransport(transports: readonly Transport[], url: string): Transport {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw ApplicationFailure.create({ type: ErrorType.UrlNotAllowed, nonRetryable: true, message: `not a URL: ${url}` });
+  }
+  const transport = transports.find((t) => t.handles(parsed));
+  if (!transport) {
+    throw ApplicationFailure.create({
+      type: ErrorType.UrlNotAllowed,
+      nonRetryable: true,
+      message: `${url}: no transport for ${parsed.protocol} URLs on this worker (have: ${transports.map((t) => t.name).join(', ')})`,
+    });
+  }
+  return transport;
+}

@@ -1,0 +1,187 @@
+/**
+ * The `imageproxy` command: run the embedded default (`dev`), run workers (`worker`), and ask for
+ * images (`register`, `status`, `list`). `demo` shows the whole path on a generated sample.
+ */
+import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { dataDirFrom, defaultSiteOf, hostIdFrom, loadConfig } from '../config/load-config.js';
+import { createLogger } from '../workers/logger.js';
+import { startDevEnvironment, startWorkers } from '../workers/dev-environment.js';
+import { ImageProxyClient, type ImageStatus } from './image-proxy-client.js';
+import { serveDirectory, sha1Hex, writeSampleImage } from './demo/sample-image.js';
+
+interface CommonOptions {
+  config?: string;
+  dataDir?: string;
+}
+
+async function setup(opts: CommonOptions) {
+  const dataDir = dataDirFrom(process.env, opts.dataDir);
+  const configPath = opts.config ?? process.env.IMAGEPROXY_CONFIG ?? join(dataDir, 'config.json');
+  const config = await loadConfig({ dataDir, ...(opts.config ? { path: opts.config } : {}) });
+  return { dataDir, config, configDir: dirname(configPath) };
+}
+
+function connectClient(): Promise<ImageProxyClient> {
+  return ImageProxyClient.connect();
+}
+
+const program = new Command('imageproxy')
+  .description('Register guest images at cloud sites, exactly once, on Temporal')
+  .addOption(new Option('--config <file>', 'configuration file (default: $IMAGEPROXY_CONFIG or <data>/config.json)'))
+  .addOption(new Option('--data-dir <dir>', 'data directory (default: $IMAGEPROXY_DATA_DIR or ./.imageproxy)'))
+  .showHelpAfterError();
+
+program
+  .command('dev')
+  .description('start a Temporal dev server (unless TEMPORAL_ADDRESS is set) and a worker for every site; stays in the foreground')
+  .option('--port <port>', 'Temporal gRPC port', '7233')
+  .option('--ui-port <port>', 'Temporal UI port', '8233')
+  .action(async (opts: { port: string; uiPort: string }) => {
+    const { dataDir, config, configDir } = await setup(program.opts<CommonOptions>());
+    const logger = createLogger();
+    const env = await startDevEnvironment({
+      config,
+      configDir,
+      dataDir,
+      hostId: hostIdFrom(),
+      logger,
+      port: Number(opts.port),
+      uiPort: Number(opts.uiPort),
+      ...(process.env.TEMPORAL_ADDRESS ? { address: process.env.TEMPORAL_ADDRESS } : {}),
+      ...(process.env.TEMPORAL_NAMESPACE ? { namespace: process.env.TEMPORAL_NAMESPACE } : {}),
+    });
+    console.log(`Temporal: ${env.address} (namespace ${env.namespace})`);
+    if (env.uiUrl) console.log(`Temporal UI: ${env.uiUrl}`);
+    console.log(`Sites: ${env.workers.map((w) => w.site).join(', ')}; data in ${dataDir}. Ctrl-C stops.`);
+    await env.done;
+    await env.stop();
+  });
+
+program
+  .command('worker')
+  .description('run the workers of some sites against TEMPORAL_ADDRESS')
+  .option('--site <name...>', 'sites to serve (default: all in the config)')
+  .action(async (opts: { site?: string[] }) => {
+    const { dataDir, config, configDir } = await setup(program.opts<CommonOptions>());
+    const { workers, done } = await startWorkers({
+      config,
+      configDir,
+      dataDir,
+      hostId: hostIdFrom(),
+      logger: createLogger(),
+      address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+      namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+      ...(opts.site ? { sites: opts.site } : {}),
+    });
+    console.error(`serving sites ${workers.map((w) => w.site).join(', ')}`);
+    await done;
+  });
+
+program
+  .command('register')
+  .description('register an image at a site and print its ids')
+  .requiredOption('--url <url>', 'URL of the image metadata file')
+  .requiredOption('--guid <sha1>', 'SHA-1 of the metadata file')
+  .option('--site <name>', 'site (default: the config default)')
+  .option('--json', 'print one JSON line')
+  .action(async (opts: { url: string; guid: string; site?: string; json?: boolean }) => {
+    const site = opts.site ?? defaultSiteOf((await setup(program.opts<CommonOptions>())).config);
+    const client = await connectClient();
+    try {
+      const result = await client.registerImage({ url: opts.url, guid: opts.guid, site });
+      if (opts.json) console.log(JSON.stringify({ guid: result.guid, site: result.site, ids: result.ids }));
+      else {
+        console.log(`${result.guid} at ${result.site}${result.alreadyRegistered ? ' (already registered)' : ''}:`);
+        for (const [k, v] of Object.entries(result.ids)) console.log(`  ${k}=${v}`);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+program
+  .command('status')
+  .description('show where the registration of a GUID at a site stands')
+  .argument('<guid>')
+  .option('--site <name>', 'site (default: the config default)')
+  .option('--json', 'print JSON')
+  .action(async (guid: string, opts: { site?: string; json?: boolean }) => {
+    const site = opts.site ?? defaultSiteOf((await setup(program.opts<CommonOptions>())).config);
+    const client = await connectClient();
+    try {
+      const status = await client.getStatus(guid, site);
+      if (!status) {
+        if (opts.json) console.log(JSON.stringify({ guid, site, status: 'UNKNOWN' }));
+        else console.log(`no registration of ${guid} at ${site} is known`);
+        process.exitCode = 3;
+        return;
+      }
+      console.log(opts.json ? JSON.stringify(status) : formatStatus(status));
+    } finally {
+      await client.close();
+    }
+  });
+
+program
+  .command('list')
+  .description('list registrations known to Temporal')
+  .option('--site <name>', 'only this site')
+  .option('--json', 'print JSON')
+  .action(async (opts: { site?: string; json?: boolean }) => {
+    const client = await connectClient();
+    try {
+      const runs = await client.list(opts.site ? { site: opts.site } : {});
+      if (opts.json) console.log(JSON.stringify(runs));
+      else for (const r of runs) console.log(`${r.guid}  ${r.site}  ${r.status.padEnd(10)} ${r.stage ?? ''}  ${r.startTime.toISOString()}`);
+    } finally {
+      await client.close();
+    }
+  });
+
+program
+  .command('demo')
+  .description('start the embedded default, register a generated sample image from a local origin, print the ids, stop')
+  .action(async () => {
+    const { dataDir, config, configDir } = await setup(program.opts<CommonOptions>());
+    const logger = createLogger('warn');
+    const env = await startDevEnvironment({ config, configDir, dataDir, hostId: hostIdFrom(), logger, headless: true });
+    const sampleDir = await mkdtemp(join(tmpdir(), 'imageproxy-sample-'));
+    const { baseUrl, server } = await serveDirectory(sampleDir);
+    const client = await ImageProxyClient.connect({ address: env.address, namespace: env.namespace });
+    try {
+      const sample = await writeSampleImage(sampleDir);
+      const metadata = sample.metadataFor(baseUrl);
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(join(sampleDir, 'image.xml'), metadata);
+      const guid = sha1Hex(metadata);
+      const site = defaultSiteOf(config);
+      console.log(`registering ${baseUrl}/image.xml (GUID ${guid}) at site ${site} …`);
+      const first = await client.registerImage({ url: `${baseUrl}/image.xml`, guid, site });
+      console.log(JSON.stringify({ guid: first.guid, site: first.site, ids: first.ids }));
+      const again = await client.registerImage({ url: `${baseUrl}/image.xml`, guid, site });
+      console.log(`asked again: ${again.alreadyRegistered ? 'answered from the site, nothing downloaded' : 'registered again'}`);
+    } finally {
+      await client.close();
+      server.close();
+      await env.stop();
+      await rm(sampleDir, { recursive: true, force: true });
+    }
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  console.error(`imageproxy: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
+
+function formatStatus(s: ImageStatus): string {
+  const lines = [`${s.guid} at ${s.site}: ${s.status}${s.stage ? ` (${s.stage})` : ''}`];
+  for (const p of s.progress?.parts ?? []) {
+    lines.push(`  ${p.type}: ${p.bytesDone}${p.bytesTotal !== undefined ? `/${p.bytesTotal}` : ''} bytes`);
+  }
+  for (const [k, v] of Object.entries(s.ids ?? {})) lines.push(`  ${k}=${v}`);
+  if (s.error) lines.push(`  error: ${s.error}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,43 @@
+/**
+ * Stable failure types. Activities throw `ApplicationFailure`s with one of these as `type`,
+ * so retry policies, the workflow and tests can tell failures apart without parsing text.
+ * Workflow-safe.
+ */
+export const ErrorType = {
+  /** The request itself is malformed (GUID, site, URL). Never retried. */
+  InvalidRequest: 'InvalidRequest',
+  /** The metadata file's SHA-1 is not the GUID. Never retried. */
+  MetadataHashMismatch: 'MetadataHashMismatch',
+  /** The metadata file is not a valid image list. Never retried. */
+  MalformedMetadata: 'MalformedMetadata',
+  /** Downloaded bytes do not match the signature in the metadata. Never retried. */
+  PartHashMismatch: 'PartHashMismatch',
+  /** The origin answered a client error (4xx other than 408/429). Never retried. */
+  OriginRejected: 'OriginRejected',
+  /** A URL scheme or host that is not allowed. Never retried. */
+  UrlNotAllowed: 'UrlNotAllowed',
+  /** A compressed filesystem that cannot be unpacked into an image. Never retried. */
+  BadArchive: 'BadArchive',
+  /** The site refused the image for a reason a retry will not fix. Never retried. */
+  SiteRejected: 'SiteRejected',
+  /** The worker's configuration does not allow this (unknown site, missing option). Never retried. */
+  Misconfigured: 'Misconfigured',
+  /** A transfer ended early or failed on the network. Retried, resumed. */
+  TransferInterrupted: 'TransferInterrupted',
+  /** The site could not be reached or answered an error that may pass. Retried. */
+  SiteUnavailable: 'SiteUnavailable',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Failure types that no retry can fix; activity retry policies list these. */
+export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
+  ErrorType.InvalidRequest,
+  ErrorType.MetadataHashMismatch,
+  ErrorType.MalformedMetadata,
+  ErrorType.PartHashMismatch,
+  ErrorType.OriginRejected,
+  ErrorType.UrlNotAllowed,
+  ErrorType.BadArchive,
+  ErrorType.SiteRejected,
+  ErrorType.Misconfigured,
+];

@@ -1,0 +1,43 @@
+/**
+ * Shared, workflow-safe types: what an image is made of and what a site answers.
+ * No Node built-ins here: this module is bundled into workflow code.
+ */
+
+/** The part types of the image metadata format, spelled as in the file. */
+export const PART_TYPES = ['FILESYSTEM', 'ZFILESYSTEM', 'QCOW2', 'KERNEL', 'RAMDISK'] as const;
+export type PartType = (typeof PART_TYPES)[number];
+
+/** Keys of the answer: a ZFILESYSTEM part is answered as FILESYSTEM. */
+export const ID_KEYS = ['FILESYSTEM', 'QCOW2', 'KERNEL', 'RAMDISK'] as const;
+export type IdKey = (typeof ID_KEYS)[number];
+
+/** The ids a site gives the parts of one image, e.g. `{FILESYSTEM: 'emi-…', KERNEL: 'eki-…'}`. */
+export type ImageIds = Partial<Record<IdKey, string>>;
+
+/** A content hash as written in metadata: algorithm and lowercase hex digest. */
+export interface ContentHash {
+  algorithm: 'sha1' | 'sha256' | 'sha512';
+  hex: string;
+}
+
+/** One `<image>` entry of a metadata file, validated. */
+export interface ImagePart {
+  type: PartType;
+  hash: ContentHash;
+  url: string;
+}
+
+/** A part after download: verified bytes in the host's content-addressed cache. */
+export interface CachedPart {
+  type: PartType;
+  hash: ContentHash;
+  url: string;
+  /** Absolute path of the verified file in the cache of the host that downloaded it. */
+  path: string;
+  size: number;
+}
+
+/** Map a part type to the key it is answered under. */
+export function idKeyOf(type: PartType): IdKey {
+  return type === 'ZFILESYSTEM' ? 'FILESYSTEM' : type;
+}

@@ -1,0 +1,26 @@
+/**
+ * Public names: workflow ids and task queues. Workers and clients both import these,
+ * so no name is ever spelled twice. Workflow-safe.
+ */
+
+/**
+ * Workflow id of the registration of one image at one site: `imageproxy/<site>/<guid>`.
+ * This is a public contract: callers may compute it to attach to or inspect a run.
+ */
+export function registerWorkflowId(site: string, guid: string): string {
+  return `imageproxy/${site}/${guid}`;
+}
+
+/** Task queue of a site: its workflows and the activities any of its workers may run. */
+export function siteTaskQueue(site: string): string {
+  return `imageproxy.site.${site}`;
+}
+
+/**
+ * Task queue of one worker host of a site. Activities that hand files to each other
+ * (download, then register) run here so that they share a disk. The host id is stable
+ * across restarts so that a restarted worker resumes partial downloads it left on disk.
+ */
+export function hostTaskQueue(site: string, hostId: string): string {
+  return `imageproxy.host.${site}.${hostId}`;
+}

@@ -1,0 +1,61 @@
+/**
+ * The contract of the `registerImage` workflow: input, result, progress, query, signal and
+ * search attributes. Clients, workers and the workflow import it from here. Workflow-safe.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { ImageIds, PartType } from './image-types.js';
+
+export interface RegisterImageInput {
+  /** URL of the image metadata file (http, https; BitTorrent where a transport for it is configured). */
+  url: string;
+  /** SHA-1 of the metadata file, 40 lowercase hex digits. */
+  guid: string;
+  /** Name of the site (as in the config) where the image is registered. */
+  site: string;
+}
+
+export interface RegisterImageResult {
+  guid: string;
+  site: string;
+  ids: ImageIds;
+  /** True when the site already had the image and nothing was downloaded or registered. */
+  alreadyRegistered: boolean;
+}
+
+/** Where a registration stands; also the value of the `ImageStage` search attribute. */
+export const STAGES = ['lookup', 'metadata', 'download', 'register', 'done', 'failed'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface PartProgress {
+  type: PartType;
+  url: string;
+  bytesDone: number;
+  /** Unknown until the origin says (e.g. no Content-Length yet). */
+  bytesTotal?: number;
+}
+
+export interface RegisterProgress {
+  stage: Stage;
+  parts: PartProgress[];
+  ids?: ImageIds;
+  error?: string;
+}
+
+/** Progress report sent by a transfer activity to its workflow. */
+export interface PartProgressUpdate {
+  type: PartType;
+  bytesDone: number;
+  bytesTotal?: number;
+}
+
+export const progressQuery = defineQuery<RegisterProgress>('progress');
+export const partProgressSignal = defineSignal<[PartProgressUpdate]>('partProgress');
+
+/** Search attributes (all Keyword) that the Temporal UI and `imageproxy list` filter on. */
+export const ImageGuidKey = defineSearchAttributeKey('ImageGuid', SearchAttributeType.KEYWORD);
+export const ImageSiteKey = defineSearchAttributeKey('ImageSite', SearchAttributeType.KEYWORD);
+export const ImageStageKey = defineSearchAttributeKey('ImageStage', SearchAttributeType.KEYWORD);
+
+/** Names to register on a Temporal server (`temporal server start-dev --search-attribute NAME=Keyword`). */
+export const SEARCH_ATTRIBUTE_NAMES = ['ImageGuid', 'ImageSite', 'ImageStage'] as const;

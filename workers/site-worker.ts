@@ -1,0 +1,109 @@
+/**
+ * The workers of one site in this process: one on the site's task queue (workflows, and the
+ * activities any worker may run) and one on this host's queue of the site (download and register,
+ * which share files on disk). The site's credentials live here and nowhere else.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities/index.js';
+import { ContentCache } from '../activities/cache/content-cache.js';
+import { createHttpTransport } from '../activities/transports/http-transport.js';
+import { hostTaskQueue, siteTaskQueue } from '../common/naming.js';
+import { partProgressSignal } from '../common/register-contract.js';
+import type { Config } from '../config/config-schema.js';
+import { createSiteBackend } from './site-backends.js';
+
+export const WORKFLOWS_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
+
+/** Bundle the workflow code once, to share between workers (bundling takes seconds). */
+export async function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (message: string, meta?: Record<string, unknown>) => console.error(message, meta ?? ''),
+};
+
+export interface SiteWorkerOptions {
+  site: string;
+  config: Config;
+  /** Directory the config file was read from, for relative paths in site options. */
+  configDir: string;
+  dataDir: string;
+  hostId: string;
+  address: string;
+  namespace: string;
+  logger: Logger;
+  /** A prebuilt workflow bundle; the workflows are bundled from source when absent. */
+  workflowBundle?: WorkflowBundle;
+}
+
+export interface SiteWorker {
+  site: string;
+  siteQueue: string;
+  hostQueue: string;
+  /** Runs until `shutdown()` (or SIGINT/SIGTERM); rejects if a worker fails. */
+  run(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function createSiteWorker(options: SiteWorkerOptions): Promise<SiteWorker> {
+  const { site, config, dataDir, hostId, namespace, logger } = options;
+  const siteConfig = config.sites[site];
+  if (!siteConfig) throw new Error(`no site named ${site} in the config (have: ${Object.keys(config.sites).join(', ')})`);
+
+  const cache = new ContentCache(join(dataDir, 'cache'));
+  await cache.init();
+  const tmpDir = join(dataDir, 'tmp');
+  await mkdir(tmpDir, { recursive: true });
+  const backend = await createSiteBackend(siteConfig, { site, dataDir, configDir: options.configDir });
+
+  const connection = await NativeConnection.connect({ address: options.address });
+  const clientConnection = await Connection.connect({ address: options.address });
+  const client = new Client({ connection: clientConnection, namespace });
+
+  const siteQueue = siteTaskQueue(site);
+  const hostQueue = hostTaskQueue(site, hostId);
+  const activities = createActivities({
+    backend,
+    cache,
+    transports: [createHttpTransport({ config: config.http })],
+    tmpDir,
+    hostQueue,
+    reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
+    logger: logger.child({ site }),
+  });
+
+  const workflowSource = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
+  const siteWorker = await Worker.create({ connection, namespace, taskQueue: siteQueue, activities, ...workflowSource });
+  const hostWorker = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities });
+
+  let running: Promise<void> | undefined;
+  const run = (): Promise<void> => {
+    running ??= Promise.all([siteWorker.run(), hostWorker.run()]).then(async () => {
+      await backend.close?.();
+      await clientConnection.close();
+      await connection.close();
+    });
+    return running;
+  };
+  return {
+    site,
+    siteQueue,
+    hostQueue,
+    run,
+    async shutdown() {
+      for (const w of [siteWorker, hostWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+    },
+  };
+}
