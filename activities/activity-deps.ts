@@ -1,5 +1,6 @@
 /** What the activities of one site's worker are built from. The worker constructs these. */
 import type { Logger } from 'pino';
+import type { CachedPart } from '../common/image-types.js';
 import type { PartProgressUpdate } from '../common/register-contract.js';
 import type { ContentCache } from './cache/content-cache.js';
 import type { SiteBackend } from './sites/site-backend.js';
@@ -15,5 +16,7 @@ export interface ActivityDeps {
   hostQueue: string;
   /** Tell a running workflow how far a transfer got (a signal; best effort). */
   reportProgress: (workflowId: string, update: PartProgressUpdate) => Promise<void>;
+  /** See `RegisterRequest.rawImageOf`. */
+  rawImageOf: (part: CachedPart) => Promise<string>;
   logger: Logger;
 }

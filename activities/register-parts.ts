@@ -5,7 +5,7 @@ import { ErrorType } from '../common/errors.js';
 import type { CachedPart, ImageIds } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 
-export function makeSiteActivities(deps: Pick<ActivityDeps, 'backend' | 'hostQueue' | 'logger'>) {
+export function makeSiteActivities(deps: Pick<ActivityDeps, 'backend' | 'hostQueue' | 'logger' | 'rawImageOf'>) {
   return {
     /** Which host serves this run's downloads and registration: the one that picked this task. */
     async claimHost(): Promise<string> {
@@ -23,6 +23,7 @@ export function makeSiteActivities(deps: Pick<ActivityDeps, 'backend' | 'hostQue
         guid,
         metadataUrl: url,
         parts,
+        rawImageOf: deps.rawImageOf,
         onProgress: (detail) => ctx.heartbeat(detail),
         signal: ctx.cancellationSignal,
       });

@@ -79,6 +79,10 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     transports: [createHttpTransport({ config: config.http })],
     tmpDir,
     hostQueue,
+    rawImageOf: async (part) => {
+      if (part.type === 'FILESYSTEM') return part.path;
+      throw new Error(`unpacking a ${part.type} part is not built yet`); // replaced by the HTTP/ZFILESYSTEM work
+    },
     reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
   });

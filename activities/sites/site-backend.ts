@@ -9,6 +9,12 @@ export interface RegisterRequest {
   /** URL of the metadata file, for the site's own records (tags, descriptions). */
   metadataUrl: string;
   parts: CachedPart[];
+  /**
+   * Path of the raw filesystem image of a FILESYSTEM or ZFILESYSTEM part: the part itself, or for a
+   * ZFILESYSTEM its decompressed content (the tar member `filesystem` if it is a tar), kept in the
+   * cache. Backends that want the archive as downloaded (xCAT netboot) use `part.path` instead.
+   */
+  rawImageOf(part: CachedPart): Promise<string>;
   /** Called now and then during long work, so the activity can heartbeat. */
   onProgress?: (detail: string) => void;
   signal?: AbortSignal;

@@ -46,7 +46,7 @@ export function createLocalSite({ site, dir }: LocalSiteOptions): SiteBackend {
     return ids;
   }
 
-  async function register({ guid, metadataUrl, parts }: RegisterRequest): Promise<ImageIds> {
+  async function register({ guid, metadataUrl, parts, rawImageOf }: RegisterRequest): Promise<ImageIds> {
     const existing = await lookup(guid);
     if (existing) return existing;
     await mkdir(dir, { recursive: true });
@@ -57,8 +57,11 @@ export function createLocalSite({ site, dir }: LocalSiteOptions): SiteBackend {
       const record: PublishedImage = { guid, metadataUrl, files: {} };
       for (const part of parts) {
         const key = idKeyOf(part.type);
-        await linkOrCopy(part.path, join(staging, key));
-        record.files[key] = { path: join(final, key), size: part.size, hash: `${part.hash.algorithm}:${part.hash.hex}` };
+        // A compressed filesystem is published as the raw image it holds.
+        const source = part.type === 'ZFILESYSTEM' ? await rawImageOf(part) : part.path;
+        await linkOrCopy(source, join(staging, key));
+        const { size } = await stat(source);
+        record.files[key] = { path: join(final, key), size, hash: `${part.hash.algorithm}:${part.hash.hex}` };
       }
       await writeFile(join(staging, MARKER), JSON.stringify(record, null, 2));
       await rm(final, { recursive: true, force: true }); // an incomplete earlier image
