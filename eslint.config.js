@@ -1,0 +1,38 @@
+// Lint rules that guard the architecture: workflow code stays deterministic and free of Node
+// built-ins, promises are never left floating, type-only imports say so, and no import cycles.
+import { builtinModules } from 'node:module';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.venv/**', '.imageproxy/**', '.test-tmp/**', 'eslint.config.js', 'bin/**'] },
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { '@typescript-eslint': tseslint.plugin, 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      'import-x/no-cycle': 'error',
+    },
+  },
+  {
+    // Bundled into the Temporal workflow sandbox: no I/O, no Node built-ins, no activity code.
+    files: ['workflows/**/*.ts', 'common/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins; do I/O in an activity.' })),
+          patterns: [{ group: ['../activities/*', '../workers/*', '../client/*'], allowTypeImports: true, message: 'Workflows import only types from activities.' }],
+        },
+      ],
+    },
+  },
+);
