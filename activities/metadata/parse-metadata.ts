@@ -95,6 +95,9 @@ function collectImages(node: unknown, out: Node[] = []): Node[] {
 function textOf(entry: Node, name: string, where: string): string {
   const first = (entry[name] as unknown[] | undefined)?.[0];
   if (first === undefined) throw new MetadataError(`${where}: missing <${name}>`);
+  if (first !== null && typeof first === 'object' && Object.keys(first).some((k) => k !== '#text')) {
+    throw new MetadataError(`${where}: <${name}> must hold plain text, not elements`);
+  }
   const text = typeof first === 'string' ? first : (first as Node | null)?.['#text'];
   const value = Array.isArray(text) ? text.join('') : text;
   if (typeof value !== 'string' || value.trim() === '') throw new MetadataError(`${where}: <${name}> is empty`);
