@@ -58,8 +58,11 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
         onProgress,
       });
     } catch (err) {
-      // A refused URL will not change; a broken transfer keeps its partial file for the retry.
-      if (err instanceof ApplicationFailure && err.nonRetryable) await deps.cache.discardPartial(part.hash);
+      // A refused URL will not change, and a cancelled run will not come back for the bytes;
+      // a broken transfer keeps its partial file for the retry to resume.
+      if ((err instanceof ApplicationFailure && err.nonRetryable) || ctx.cancellationSignal.aborted) {
+        await deps.cache.discardPartial(part.hash);
+      }
       throw err;
     }
     if (got.hashHex !== part.hash.hex) {

@@ -7,13 +7,18 @@
  * result is never trusted over what the site holds now.
  */
 import {
+  ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
   proxyActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
+import type { ImageIds, ImagePart } from '../common/image-types.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
@@ -86,32 +91,78 @@ export async function registerImage(input: RegisterImageInput): Promise<Register
     upsertMemo({ parts: parts.map((p) => ({ type: p.type, url: p.url, hash: `${p.hash.algorithm}:${p.hash.hex}` })) });
 
     // Download and register on one host, so registration reads the files the download wrote.
-    const hostQueue = await onSite.claimHost();
+    // A host that vanishes for good (its tasks wait unpicked) is given up for another.
+    for (let claim = 1; ; claim++) {
+      const hostQueue = await onSite.claimHost();
+      try {
+        const ids = await downloadAndRegister(hostQueue, parts);
+        state.ids = ids;
+        setStage('done');
+        return { guid, site, ids, alreadyRegistered: false };
+      } catch (err) {
+        if (claim < MAX_HOST_CLAIMS && hostVanished(err)) continue;
+        throw err;
+      }
+    }
+  } catch (err) {
+    state.error = failureMessage(err);
+    setStage('failed');
+    throw err;
+  }
+
+  async function downloadAndRegister(hostQueue: string, parts: ImagePart[]): Promise<ImageIds> {
     const onHost = proxyActivities<Activities>({
       taskQueue: hostQueue,
+      scheduleToStartTimeout: HOST_PICKUP_TIMEOUT,
       startToCloseTimeout: '24h',
       heartbeatTimeout: '30s',
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       retry,
     });
-
     setStage('download');
-    const cached = await Promise.all(parts.map((part) => onHost.downloadPart({ guid, part })));
+    const cached = await allOrNothing(parts.map((part) => () => onHost.downloadPart({ guid, part })));
     for (const c of cached) {
       const p = state.parts.find((x) => x.type === c.type);
       if (p) p.bytesDone = p.bytesTotal = c.size;
     }
     upsertMemo({ sizes: Object.fromEntries(cached.map((c) => [c.type, c.size])) });
-
     setStage('register');
-    const ids = await onHost.registerParts({ guid, url, parts: cached });
-    state.ids = ids;
-    setStage('done');
-    return { guid, site, ids, alreadyRegistered: false };
+    return onHost.registerParts({ guid, url, parts: cached });
+  }
+}
+
+/**
+ * Run tasks together; if one fails, cancel the others and wait until they have cleaned up, so a
+ * failed run leaves no transfer behind.
+ */
+async function allOrNothing<T>(tasks: (() => Promise<T>)[]): Promise<T[]> {
+  const scope = new CancellationScope();
+  let running: Promise<T>[] = [];
+  try {
+    return await scope.run(() => {
+      running = tasks.map((task) => task());
+      return Promise.all(running);
+    });
   } catch (err) {
-    state.error = err instanceof Error ? err.message : String(err);
-    setStage('failed');
+    scope.cancel();
+    await Promise.allSettled(running);
     throw err;
   }
+}
+
+/** How long a host's task may wait for that host before the run moves to another host. */
+const HOST_PICKUP_TIMEOUT = '15m';
+const MAX_HOST_CLAIMS = 3;
+
+/** The message of the innermost failure: it says what went wrong, the outer layers say where. */
+function failureMessage(err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err);
+  for (let e: unknown = err; e instanceof Error; e = e.cause) message = e.message;
+  return message;
+}
+
+function hostVanished(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
 }
 
 function requestProblem(input: RegisterImageInput): string | undefined {
