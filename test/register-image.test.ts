@@ -173,6 +173,27 @@ describe('registerImage on a local site', () => {
     });
   }
 
+  it('answers a progress query while parts download', async () => {
+    const image = await publishSampleImage(origin, { sizes: { FILESYSTEM: 3 << 20, KERNEL: 256 << 10 } });
+    const fs = image.parts.find((p) => p.type === 'FILESYSTEM')!;
+    origin.injectFaults(fs.urlPath, { kind: 'slow', bytesPerSecond: 512 << 10 });
+    const handle = await world.client.start({ url: image.url, guid: image.guid, site });
+    await expect
+      .poll(
+        async () => {
+          const status = await world.client.getStatus(image.guid, site);
+          const part = status?.progress?.parts.find((p) => p.type === 'FILESYSTEM');
+          return status?.stage === 'download' && part !== undefined && part.bytesDone > 0 && part.bytesDone < fs.size && part.bytesTotal === fs.size;
+        },
+        { timeout: 10_000, interval: 200 },
+      )
+      .toBe(true);
+    const result = await handle.result();
+    expect(result.ids.FILESYSTEM).toBeDefined();
+    const done = await world.client.getStatus(image.guid, site);
+    expect(done).toMatchObject({ status: 'COMPLETED', stage: 'done', ids: result.ids });
+  });
+
   it('exposes stage and search attributes to Temporal visibility', async () => {
     const image = await publishSampleImage(origin);
     await world.client.registerImage({ url: image.url, guid: image.guid, site });

@@ -19,7 +19,9 @@ export type Fault =
   /** Pause this long before the body. */
   | { kind: 'delay'; ms: number }
   /** Ignore Range headers (a server without range support). */
-  | { kind: 'no-range' };
+  | { kind: 'no-range' }
+  /** Send the body at about this rate. */
+  | { kind: 'slow'; bytesPerSecond: number };
 
 type Content = { kind: 'buffer'; data: Buffer } | { kind: 'file'; path: string; size: number };
 
@@ -110,19 +112,26 @@ export class HttpOrigin {
     const body =
       content.kind === 'buffer' ? Readable.from([content.data.subarray(start, end + 1)]) : createReadStream(content.path, { start, end });
     const limit = fault?.kind === 'drop' ? fault.afterBytes : Infinity;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      const room = limit - entry.bytesSent;
-      const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
-      if (piece.length > 0) {
-        entry.bytesSent += piece.length;
-        if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+    const pace = fault?.kind === 'slow' ? fault.bytesPerSecond : undefined;
+    for await (const whole of body as AsyncIterable<Buffer>) {
+      // A slow body goes out in 1/10 s slices.
+      const slice = pace ? Math.max(1, Math.floor(pace / 10)) : whole.length;
+      for (let at = 0; at < whole.length; at += slice) {
+        const chunk = whole.subarray(at, at + slice);
+        if (pace) await new Promise((r) => setTimeout(r, 100));
+        const room = limit - entry.bytesSent;
+        const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
+        if (piece.length > 0) {
+          entry.bytesSent += piece.length;
+          if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+        }
+        if (entry.bytesSent >= limit) {
+          (body as Readable).destroy();
+          res.socket?.destroy();
+          return;
+        }
+        if (res.destroyed) return;
       }
-      if (entry.bytesSent >= limit) {
-        (body as Readable).destroy();
-        res.socket?.destroy();
-        return;
-      }
-      if (res.destroyed) return;
     }
     res.end();
   }
