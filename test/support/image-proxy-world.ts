@@ -16,9 +16,10 @@ export interface World {
   config: Config;
   client: ImageProxyClient;
   address: string;
-  /** Workers started so far, by site. */
-  workers: Map<string, SiteWorker>;
-  startWorker(site: string, opts?: { hostId?: string }): Promise<SiteWorker>;
+  /** Workers started so far. */
+  workers: SiteWorker[];
+  /** Start a worker of `site`; `dataDir` gives it a disk of its own (another host). */
+  startWorker(site: string, opts?: { hostId?: string; dataDir?: string }): Promise<SiteWorker>;
   stop(): Promise<void>;
 }
 
@@ -45,7 +46,7 @@ export async function startWorld(opts: { sites: Record<string, unknown>; http?: 
   const logger = createLogger(process.env.IMAGEPROXY_LOG_LEVEL ?? 'warn');
   installTemporalLogging(logger);
   const client = await ImageProxyClient.connect({ address, namespace: 'default' });
-  const workers = new Map<string, SiteWorker>();
+  const workers: SiteWorker[] = [];
   const running: Promise<void>[] = [];
 
   const world: World = {
@@ -59,19 +60,19 @@ export async function startWorld(opts: { sites: Record<string, unknown>; http?: 
         site,
         config,
         configDir: dataDir,
-        dataDir,
+        dataDir: o.dataDir ?? dataDir,
         hostId: o.hostId ?? 'test-host',
         address,
         namespace: 'default',
         logger,
         workflowBundle,
       });
-      workers.set(site, worker);
+      workers.push(worker);
       running.push(worker.run());
       return worker;
     },
     async stop() {
-      await Promise.all([...workers.values()].map((w) => w.shutdown()));
+      await Promise.all(workers.map((w) => w.shutdown()));
       await Promise.allSettled(running);
       await client.close();
       if (!process.env.KEEP_TEST_DIRS) await rm(dataDir, { recursive: true, force: true });
