@@ -1,4 +1,5 @@
 /** What the activities of one site's worker are built from. The worker constructs these. */
+import type { WorkflowClient } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { CachedPart } from '../common/image-types.js';
 import type { PartProgressUpdate } from '../common/register-contract.js';
@@ -19,4 +20,6 @@ export interface ActivityDeps {
   /** See `RegisterRequest.rawImageOf`. */
   rawImageOf: (part: CachedPart) => Promise<string>;
   logger: Logger;
+  /** The worker's Temporal client, for activities that attach to other runs (never to sites). */
+  temporal: WorkflowClient;
 }

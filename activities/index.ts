@@ -3,6 +3,7 @@
  * Workflows import only the type of this factory, so no activity code enters the workflow bundle.
  */
 import type { ActivityDeps } from './activity-deps.js';
+import { makeAwaitRegistration } from './await-registration.js';
 import { makeDownloadPart } from './download-part.js';
 import { makeFetchMetadata } from './metadata/fetch-metadata.js';
 import { makeSiteActivities } from './register-parts.js';
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     fetchMetadata: makeFetchMetadata(deps),
     downloadPart: makeDownloadPart(deps),
+    awaitRegistration: makeAwaitRegistration(deps),
     ...makeSiteActivities(deps),
   };
 }

@@ -10,6 +10,8 @@ import { dataDirFrom, defaultSiteOf, hostIdFrom, loadConfig } from '../config/lo
 import { createLogger } from '../workers/logger.js';
 import { startDevEnvironment, startWorkers } from '../workers/dev-environment.js';
 import { ImageProxyClient, type ImageStatus } from './image-proxy-client.js';
+import { startFrontFromConfig } from './http-front/front-from-config.js';
+import type { DistributeImageResult } from '../common/distribute-contract.js';
 import { serveDirectory, sha1Hex, writeSampleImage } from './demo/sample-image.js';
 
 interface CommonOptions {
@@ -28,18 +30,44 @@ function connectClient(): Promise<ImageProxyClient> {
   return ImageProxyClient.connect();
 }
 
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+interface HttpOptions {
+  http: boolean;
+  httpPort: string;
+  httpHost: string;
+  insecure?: boolean;
+}
+
+function addHttpOptions(command: Command): Command {
+  return command
+    .option('--http-port <port>', 'port of the SOAP/JSON front (0: any free port)', '8080')
+    .option('--http-host <host>', 'address of the SOAP/JSON front', '127.0.0.1')
+    .option('--insecure', 'allow a non-loopback --http-host without authentication in the config');
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<void> {
+  return new Promise((r) => {
+    process.once('SIGINT', () => r());
+    process.once('SIGTERM', () => r());
+  });
+}
+
 const program = new Command('imageproxy')
   .description('Register guest images at cloud sites, exactly once, on Temporal')
   .addOption(new Option('--config <file>', 'configuration file (default: $IMAGEPROXY_CONFIG or <data>/config.json)'))
   .addOption(new Option('--data-dir <dir>', 'data directory (default: $IMAGEPROXY_DATA_DIR or ./.imageproxy)'))
   .showHelpAfterError();
 
-program
-  .command('dev')
-  .description('start a Temporal dev server (unless TEMPORAL_ADDRESS is set) and a worker for every site; stays in the foreground')
-  .option('--port <port>', 'Temporal gRPC port', '7233')
-  .option('--ui-port <port>', 'Temporal UI port', '8233')
-  .action(async (opts: { port: string; uiPort: string }) => {
+addHttpOptions(
+  program
+    .command('dev')
+    .description('start a Temporal dev server (unless TEMPORAL_ADDRESS is set), a worker for every site and the SOAP/JSON front; stays in the foreground')
+    .option('--port <port>', 'Temporal gRPC port', '7233')
+    .option('--ui-port <port>', 'Temporal UI port', '8233')
+    .option('--no-http', 'do not start the SOAP/JSON front'),
+).action(async (opts: { port: string; uiPort: string } & HttpOptions) => {
     const { dataDir, config, configDir } = await setup(program.opts<CommonOptions>());
     const logger = createLogger();
     const env = await startDevEnvironment({
@@ -55,10 +83,57 @@ program
     });
     console.log(`Temporal: ${env.address} (namespace ${env.namespace})`);
     if (env.uiUrl) console.log(`Temporal UI: ${env.uiUrl}`);
+    let front;
+    let client: ImageProxyClient | undefined;
+    try {
+      if (opts.http) {
+        client = await ImageProxyClient.connect({ address: env.address, namespace: env.namespace });
+        front = await startFrontFromConfig({
+          config,
+          configDir,
+          client,
+          logger,
+          host: opts.httpHost,
+          port: Number(opts.httpPort),
+          ...(opts.insecure ? { insecure: true } : {}),
+        });
+        console.log(`SOAP: ${front.url}/axis2/services/IMAGEPROXY?wsdl  JSON: ${front.url}/v1/images`);
+      }
+    } catch (err) {
+      await client?.close();
+      await env.stop();
+      throw err;
+    }
     console.log(`Sites: ${env.workers.map((w) => w.site).join(', ')}; data in ${dataDir}. Ctrl-C stops.`);
     await env.done;
+    await front?.close();
+    await client?.close();
     await env.stop();
   });
+
+addHttpOptions(
+  program.command('serve').description('run only the SOAP/JSON front, against TEMPORAL_ADDRESS (workers run elsewhere); foreground'),
+).action(async (opts: HttpOptions) => {
+  const { config, configDir } = await setup(program.opts<CommonOptions>());
+  const logger = createLogger();
+  const client = await connectClient();
+  try {
+    const front = await startFrontFromConfig({
+      config,
+      configDir,
+      client,
+      logger,
+      host: opts.httpHost,
+      port: Number(opts.httpPort),
+      ...(opts.insecure ? { insecure: true } : {}),
+    });
+    console.log(`SOAP: ${front.url}/axis2/services/IMAGEPROXY?wsdl  JSON: ${front.url}/v1/images`);
+    await untilSignal();
+    await front.close();
+  } finally {
+    await client.close();
+  }
+});
 
 program
   .command('worker')
@@ -82,21 +157,56 @@ program
 
 program
   .command('register')
-  .description('register an image at a site and print its ids')
+  .description('register an image at one site, or at many (--site a --site b, --all-sites), and print the ids')
   .requiredOption('--url <url>', 'URL of the image metadata file')
   .requiredOption('--guid <sha1>', 'SHA-1 of the metadata file')
-  .option('--site <name>', 'site (default: the config default)')
+  .option('--site <name>', 'site; repeat for several (default: the config default)', collect, [])
+  .option('--all-sites', 'every site in the config')
+  .option('--prefetch', "only fill the sites' caches; register nothing")
+  .option('--site-timeout <seconds>', 'with several sites: report a site as failed after this long (its run goes on)')
   .option('--json', 'print one JSON line')
-  .action(async (opts: { url: string; guid: string; site?: string; json?: boolean }) => {
+  .action(async (opts: { url: string; guid: string; site: string[]; allSites?: boolean; prefetch?: boolean; siteTimeout?: string; json?: boolean }) => {
+    const { config } = await setup(program.opts<CommonOptions>());
+    const defaultSite = defaultSiteOf(config);
+    const sites = opts.allSites ? Object.keys(config.sites) : opts.site.length > 0 ? opts.site : [defaultSite];
+    const client = await connectClient();
+    try {
+      if (sites.length === 1 && !opts.allSites && !opts.prefetch) {
+        const result = await client.registerImage({ url: opts.url, guid: opts.guid, site: sites[0]! });
+        if (opts.json) console.log(JSON.stringify({ guid: result.guid, site: result.site, ids: result.ids }));
+        else {
+          console.log(`${result.guid} at ${result.site}${result.alreadyRegistered ? ' (already registered)' : ''}:`);
+          for (const [k, v] of Object.entries(result.ids)) console.log(`  ${k}=${v}`);
+        }
+        return;
+      }
+      const result = await client.distributeImage({
+        url: opts.url,
+        guid: opts.guid,
+        sites,
+        coordinatorSite: defaultSite,
+        mode: opts.prefetch ? 'prefetch' : 'register',
+        ...(opts.siteTimeout !== undefined ? { siteTimeoutMs: Number(opts.siteTimeout) * 1000 } : {}),
+      });
+      console.log(opts.json ? JSON.stringify(result) : formatDistribution(result));
+      if (result.failed.length > 0) process.exitCode = 2;
+    } finally {
+      await client.close();
+    }
+  });
+
+program
+  .command('deregister')
+  .description('remove an image from a site (a deregisterImage workflow run by that site\'s workers)')
+  .argument('<guid>')
+  .option('--site <name>', 'site (default: the config default)')
+  .option('--json', 'print JSON')
+  .action(async (guid: string, opts: { site?: string; json?: boolean }) => {
     const site = opts.site ?? defaultSiteOf((await setup(program.opts<CommonOptions>())).config);
     const client = await connectClient();
     try {
-      const result = await client.registerImage({ url: opts.url, guid: opts.guid, site });
-      if (opts.json) console.log(JSON.stringify({ guid: result.guid, site: result.site, ids: result.ids }));
-      else {
-        console.log(`${result.guid} at ${result.site}${result.alreadyRegistered ? ' (already registered)' : ''}:`);
-        for (const [k, v] of Object.entries(result.ids)) console.log(`  ${k}=${v}`);
-      }
+      const result = await client.deregister(guid, site);
+      console.log(opts.json ? JSON.stringify({ ...result, deregistered: true }) : `${guid} removed from ${site}`);
     } finally {
       await client.close();
     }
@@ -127,15 +237,31 @@ program
 
 program
   .command('list')
-  .description('list registrations known to Temporal')
+  .description('list registrations known to Temporal visibility (across all workers)')
   .option('--site <name>', 'only this site')
+  .option('--guid <sha1>', 'only this GUID')
+  .option('--all', 'also prefetch, distribution and deregistration runs')
+  .option('--missing', 'per GUID, the configured sites that do not hold it (drift)')
   .option('--json', 'print JSON')
-  .action(async (opts: { site?: string; json?: boolean }) => {
+  .action(async (opts: { site?: string; guid?: string; all?: boolean; missing?: boolean; json?: boolean }) => {
     const client = await connectClient();
     try {
-      const runs = await client.list(opts.site ? { site: opts.site } : {});
+      if (opts.missing) {
+        const { config } = await setup(program.opts<CommonOptions>());
+        const sites = opts.site ? [opts.site] : Object.keys(config.sites);
+        let report = await client.missing(sites);
+        if (opts.guid) report = report.filter((r) => r.guid === opts.guid);
+        if (opts.json) console.log(JSON.stringify(report));
+        else for (const r of report) console.log(`${r.guid}  missing at: ${r.missing.join(', ') || '(none)'}  present at: ${r.present.join(', ') || '(none)'}`);
+        return;
+      }
+      const runs = await client.list({
+        ...(opts.site ? { site: opts.site } : {}),
+        ...(opts.guid ? { guid: opts.guid } : {}),
+        ...(opts.all ? { types: ['registerImage', 'prefetchImage', 'distributeImage', 'deregisterImage'] as const } : {}),
+      });
       if (opts.json) console.log(JSON.stringify(runs));
-      else for (const r of runs) console.log(`${r.guid}  ${r.site}  ${r.status.padEnd(10)} ${r.stage ?? ''}  ${r.startTime.toISOString()}`);
+      else for (const r of runs) console.log(`${r.guid}  ${r.site || '-'}  ${r.type.padEnd(15)} ${r.status.padEnd(10)} ${r.stage ?? ''}  ${r.startTime.toISOString()}`);
     } finally {
       await client.close();
     }
@@ -175,6 +301,18 @@ program.parseAsync().catch((err: unknown) => {
   console.error(`imageproxy: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });
+
+function formatDistribution(r: DistributeImageResult): string {
+  const lines = [`${r.guid}${r.mode === 'prefetch' ? ' (prefetch)' : ''}: ${r.sites.length - r.failed.length} of ${r.sites.length} sites ok`];
+  for (const s of r.sites) {
+    if (!s.ok) lines.push(`  ${s.site}: FAILED: ${s.error}`);
+    else {
+      lines.push(`  ${s.site}:${s.alreadyRegistered ? ' (already registered)' : ''}`);
+      for (const [k, v] of Object.entries(s.ids)) lines.push(`    ${k}=${v}`);
+    }
+  }
+  return lines.join('\n');
+}
 
 function formatStatus(s: ImageStatus): string {
   const lines = [`${s.guid} at ${s.site}: ${s.status}${s.stage ? ` (${s.stage})` : ''}`];

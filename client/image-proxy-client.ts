@@ -5,7 +5,8 @@
 import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import type { ImageIds } from '../common/image-types.js';
-import { registerWorkflowId, siteTaskQueue } from '../common/naming.js';
+import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
+import { deregisterWorkflowId, distributeWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import {
   progressQuery,
   type RegisterImageInput,
@@ -14,9 +15,16 @@ import {
   type Stage,
 } from '../common/register-contract.js';
 import type { registerImage } from '../workflows/register-image.js';
+import type { distributeImage } from '../workflows/distribute-image.js';
+import type { deregisterImage } from '../workflows/deregister-image.js';
 
 export class InvalidRequestError extends Error {
-  override readonly name = 'InvalidRequestError';
+  override readonly name: string = 'InvalidRequestError';
+}
+
+/** Deregistration asked while a registration of the same (site, GUID) runs. */
+export class RegistrationRunningError extends InvalidRequestError {
+  override readonly name = 'RegistrationRunningError';
 }
 
 /** A registration failed; `message` says why, `cause` holds the Temporal failure chain. */
@@ -94,6 +102,64 @@ export class ImageProxyClient {
     }
   }
 
+  /**
+   * Start (or attach to) the distribution of an image to `sites`, run by the workers of
+   * `coordinatorSite` (any site's workers can: the distribution holds no credentials, and each
+   * site's own run goes to that site's queue). The id is deterministic (`distributeWorkflowId`).
+   */
+  async startDistribution(request: DistributeRequest): Promise<WorkflowHandle<typeof distributeImage>> {
+    if (!Array.isArray(request.sites) || request.sites.length === 0) throw new InvalidRequestError('at least one site is needed');
+    for (const site of request.sites) validateTarget(request.guid, site);
+    validate({ url: request.url, guid: request.guid, site: request.coordinatorSite });
+    const mode = request.mode ?? 'register';
+    const input: DistributeImageInput = { url: request.url, guid: request.guid, sites: [...new Set(request.sites)], mode };
+    if (request.siteTimeoutMs !== undefined) input.siteTimeoutMs = request.siteTimeoutMs;
+    const workflowId = distributeWorkflowId(request.guid, input.sites, mode);
+    if (workflowId.length > 900) throw new InvalidRequestError(`too many sites for one distribution (${input.sites.length}); split the request`);
+    return this.temporal.workflow.start<typeof distributeImage>('distributeImage', {
+      args: [input],
+      workflowId,
+      taskQueue: siteTaskQueue(request.coordinatorSite),
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+  }
+
+  /** Distribute and wait for every site's outcome. Failed sites are reported, not thrown. */
+  async distributeImage(request: DistributeRequest): Promise<DistributeImageResult> {
+    const handle = await this.startDistribution(request);
+    try {
+      return await handle.result();
+    } catch (err) {
+      throw asRegistrationError(request.guid, request.sites.join(','), err);
+    }
+  }
+
+  /**
+   * Remove the image of `guid` from `site` (a `deregisterImage` run) and wait. Refused while a
+   * registration of the same (site, GUID) is running, so the two never race.
+   */
+  async deregister(guid: string, site: string): Promise<DeregisterImageResult> {
+    validateTarget(guid, site);
+    const running = await this.temporal.workflow
+      .getHandle(registerWorkflowId(site, guid))
+      .describe()
+      .then((d) => d.status.name === 'RUNNING', (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)));
+    if (running) throw new RegistrationRunningError(`a registration of ${guid} at ${site} is running; deregister it once it has finished`);
+    const handle = await this.temporal.workflow.start<typeof deregisterImage>('deregisterImage', {
+      args: [{ guid, site }],
+      workflowId: deregisterWorkflowId(site, guid),
+      taskQueue: siteTaskQueue(site),
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+    try {
+      return await handle.result();
+    } catch (err) {
+      throw asRegistrationError(guid, site, err);
+    }
+  }
+
   async getStatus(guid: string, site: string): Promise<ImageStatus | undefined> {
     validateTarget(guid, site);
     const workflowId = registerWorkflowId(site, guid);
@@ -130,9 +196,13 @@ export class ImageProxyClient {
     return status;
   }
 
-  /** Registration runs known to Temporal visibility, newest first, optionally of one site or GUID. */
-  async list(filter: { site?: string; guid?: string } = {}): Promise<ListedRun[]> {
-    const clauses = [`WorkflowType = 'registerImage'`];
+  /**
+   * Runs known to Temporal visibility, newest first, optionally of one site or GUID. Registrations
+   * only, unless `types` names other workflow types (`deregisterImage`, `prefetchImage`, `distributeImage`).
+   */
+  async list(filter: { site?: string; guid?: string; types?: readonly WorkflowTypeName[] } = {}): Promise<ListedRun[]> {
+    const types = filter.types ?? ['registerImage'];
+    const clauses = [`WorkflowType IN (${types.map((t) => `'${t}'`).join(', ')})`];
     if (filter.site !== undefined) {
       if (!isSiteName(filter.site)) throw new InvalidRequestError(`not a site name: ${filter.site}`);
       clauses.push(`ImageSite = '${filter.site}'`);
@@ -146,6 +216,7 @@ export class ImageProxyClient {
     for await (const w of this.temporal.workflow.list({ query: clauses.join(' AND ') })) {
       const attr = (name: string): string | undefined => (w.searchAttributes[name] as string[] | undefined)?.[0];
       runs.push({
+        type: w.type,
         guid: attr('ImageGuid') ?? '',
         site: attr('ImageSite') ?? '',
         stage: attr('ImageStage'),
@@ -159,12 +230,56 @@ export class ImageProxyClient {
     return runs;
   }
 
+  /**
+   * Drift: for every GUID known to visibility, the sites among `sites` that do not hold it. A site
+   * holds a GUID when its latest registration or deregistration of it is a completed registration.
+   */
+  async missing(sites: readonly string[]): Promise<MissingReport[]> {
+    const runs = await this.list({ types: ['registerImage', 'deregisterImage'] });
+    const latest = new Map<string, ListedRun>();
+    for (const r of runs) {
+      const key = `${r.guid} ${r.site}`;
+      const seen = latest.get(key);
+      if (!seen || r.startTime > seen.startTime) latest.set(key, r);
+    }
+    const guids = [...new Set(runs.map((r) => r.guid))].sort();
+    return guids.map((guid) => {
+      const holds = (site: string): boolean => {
+        const r = latest.get(`${guid} ${site}`);
+        return r?.type === 'registerImage' && r.status === 'COMPLETED';
+      };
+      return { guid, present: sites.filter(holds), missing: sites.filter((s) => !holds(s)) };
+    });
+  }
+
   async close(): Promise<void> {
     await this.connection.close();
   }
 }
 
+/** Workflow types ImageProxy runs. */
+export type WorkflowTypeName = 'registerImage' | 'prefetchImage' | 'distributeImage' | 'deregisterImage';
+
+export interface DistributeRequest {
+  url: string;
+  guid: string;
+  sites: string[];
+  /** Site whose workers run the distribution itself (usually the config's default site). */
+  coordinatorSite: string;
+  /** @default 'register' */
+  mode?: 'register' | 'prefetch';
+  /** See `DistributeImageInput.siteTimeoutMs`. */
+  siteTimeoutMs?: number;
+}
+
+export interface MissingReport {
+  guid: string;
+  present: string[];
+  missing: string[];
+}
+
 export interface ListedRun {
+  type: string;
   guid: string;
   site: string;
   stage: string | undefined;

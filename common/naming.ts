@@ -24,3 +24,27 @@ export function siteTaskQueue(site: string): string {
 export function hostTaskQueue(site: string, hostId: string): string {
   return `imageproxy.host.${site}.${hostId}`;
 }
+
+/**
+ * Workflow id of a prefetch of one image at one site: `imageproxy-prefetch/<site>/<guid>`. Its own
+ * first segment, so it never collides with a registration (site names cannot contain `/`).
+ */
+export function prefetchWorkflowId(site: string, guid: string): string {
+  return `imageproxy-prefetch/${site}/${guid}`;
+}
+
+/** Workflow id of the removal of one image from one site: `imageproxy-deregister/<site>/<guid>`. */
+export function deregisterWorkflowId(site: string, guid: string): string {
+  return `imageproxy-deregister/${site}/${guid}`;
+}
+
+/**
+ * Workflow id of a distribution of one image to a set of sites:
+ * `imageproxy-distribute/<guid>/<site>,<site>…` (`imageproxy-distribute-prefetch/…` for a prefetch),
+ * sites sorted, so the same request always names the same run and different site sets never
+ * share one.
+ */
+export function distributeWorkflowId(guid: string, sites: readonly string[], mode: 'register' | 'prefetch' = 'register'): string {
+  const prefix = mode === 'prefetch' ? 'imageproxy-distribute-prefetch' : 'imageproxy-distribute';
+  return `${prefix}/${guid}/${[...new Set(sites)].sort().join(',')}`;
+}

@@ -15,16 +15,26 @@ export interface RegisterImageInput {
   site: string;
 }
 
+/**
+ * `register` runs the `registerImage` workflow; `prefetch` runs `prefetchImage` (same input, own
+ * workflow type and id): fetch and verify the parts into the site's cache, register nothing.
+ */
+export type RegisterMode = 'register' | 'prefetch';
+
 export interface RegisterImageResult {
   guid: string;
   site: string;
   ids: ImageIds;
   /** True when the site already had the image and nothing was downloaded or registered. */
   alreadyRegistered: boolean;
+  /** Present on a prefetch: the parts now in the cache of the host that fetched them, bytes by type. */
+  prefetched?: Partial<Record<PartType, number>>;
 }
 
 /** Where a registration stands; also the value of the `ImageStage` search attribute. */
 export const STAGES = ['lookup', 'metadata', 'download', 'register', 'done', 'failed'] as const;
+/** `ImageStage` of a deregistration run: `deregistering`, then `deregistered` (or `failed`). */
+export const DEREGISTER_STAGES = ['deregistering', 'deregistered', 'failed'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface PartProgress {

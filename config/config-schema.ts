@@ -33,6 +33,33 @@ export const HttpSchema = z
   })
   .strict();
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 as 64 lowercase hex digits');
+
+/**
+ * Who may call the HTTP front (SOAP and JSON). Secrets are kept in files or as SHA-256 digests,
+ * never in the clear here, and are never logged.
+ */
+export const HttpFrontSchema = z
+  .object({
+    /** HTTP Basic (ORCA's Axis2 client can send it). */
+    basicAuth: z
+      .object({
+        user: z.string().min(1).regex(/^[^:]+$/, 'a Basic user name cannot contain ":"'),
+        /** File holding the password (one line; trailing newline ignored). Relative to the config file. */
+        passwordFile: z.string().min(1).optional(),
+        /** SHA-256 of the password, hex (`printf %s PASSWORD | sha256sum`). */
+        passwordSha256: sha256Hex.optional(),
+      })
+      .strict()
+      .refine((b) => (b.passwordFile === undefined) !== (b.passwordSha256 === undefined), 'give exactly one of passwordFile, passwordSha256')
+      .optional(),
+    /** File of bearer tokens, one a line (blank lines and `#` comments ignored). Relative to the config file. */
+    bearerTokenFile: z.string().min(1).optional(),
+    /** SHA-256 digests (hex) of accepted bearer tokens. */
+    bearerTokenSha256: z.array(sha256Hex).optional(),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     sites: z
@@ -41,6 +68,8 @@ export const ConfigSchema = z
     /** Site used when a request names none. @default the first site */
     defaultSite: z.string().optional(),
     http: HttpSchema.default({}),
+    /** Authentication of the HTTP front (`imageproxy serve`, `imageproxy dev`). @default none: loopback only */
+    httpFront: HttpFrontSchema.default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -53,3 +82,4 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type SiteConfig = z.infer<typeof SiteSchema>;
 export type LocalSiteConfig = z.infer<typeof LocalSiteSchema>;
 export type HttpConfig = z.infer<typeof HttpSchema>;
+export type HttpFrontConfig = z.infer<typeof HttpFrontSchema>;

@@ -1,2 +1,4 @@
 // The worker's workflowsPath: every workflow type ImageProxy registers.
-export { registerImage } from './register-image.js';
+export { registerImage, prefetchImage } from './register-image.js';
+export { distributeImage } from './distribute-image.js';
+export { deregisterImage } from './deregister-image.js';

@@ -29,6 +29,7 @@ import {
   partProgressSignal,
   progressQuery,
   type RegisterImageInput,
+  type RegisterMode,
   type RegisterImageResult,
   type RegisterProgress,
   type Stage,
@@ -45,6 +46,19 @@ const retry = {
 };
 
 export async function registerImage(input: RegisterImageInput): Promise<RegisterImageResult> {
+  return runImage(input, 'register');
+}
+
+/**
+ * prefetchImage: fetch and verify the parts of an image into a site's cache ahead of need, and
+ * register nothing (workflow id `prefetchWorkflowId(site, guid)`). The parts land in the cache of
+ * the host that took the run; a later registration served by that host finds them there.
+ */
+export async function prefetchImage(input: RegisterImageInput): Promise<RegisterImageResult> {
+  return runImage(input, 'prefetch');
+}
+
+async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<RegisterImageResult> {
   const problem = requestProblem(input);
   if (problem) {
     throw ApplicationFailure.create({ type: ErrorType.InvalidRequest, nonRetryable: true, message: problem });
@@ -68,7 +82,7 @@ export async function registerImage(input: RegisterImageInput): Promise<Register
     { key: ImageSiteKey, value: site },
     { key: ImageStageKey, value: 'lookup' },
   ]);
-  upsertMemo({ url, guid, site });
+  upsertMemo({ url, guid, site, mode });
 
   // Short calls that any worker of the site may serve.
   const onSite = proxyActivities<Activities>({
@@ -78,7 +92,8 @@ export async function registerImage(input: RegisterImageInput): Promise<Register
   });
 
   try {
-    const existing = await onSite.lookupImage({ guid });
+    // A prefetch is for the cache: whether the site holds the image does not matter to it.
+    const existing = mode === 'register' ? await onSite.lookupImage({ guid }) : null;
     if (existing) {
       state.ids = existing;
       setStage('done');
@@ -95,10 +110,10 @@ export async function registerImage(input: RegisterImageInput): Promise<Register
     for (let claim = 1; ; claim++) {
       const hostQueue = await onSite.claimHost();
       try {
-        const ids = await downloadAndRegister(hostQueue, parts);
+        const { ids, sizes } = await downloadAndRegister(hostQueue, parts);
         state.ids = ids;
         setStage('done');
-        return { guid, site, ids, alreadyRegistered: false };
+        return { guid, site, ids, alreadyRegistered: false, ...(mode === 'prefetch' ? { prefetched: sizes } : {}) };
       } catch (err) {
         if (claim < MAX_HOST_CLAIMS && hostVanished(err)) continue;
         throw err;
@@ -110,7 +125,8 @@ export async function registerImage(input: RegisterImageInput): Promise<Register
     throw err;
   }
 
-  async function downloadAndRegister(hostQueue: string, parts: ImagePart[]): Promise<ImageIds> {
+  /** Download on one host, then register there (a prefetch stops after the download). */
+  async function downloadAndRegister(hostQueue: string, parts: ImagePart[]): Promise<{ ids: ImageIds; sizes: Record<string, number> }> {
     const onHost = proxyActivities<Activities>({
       taskQueue: hostQueue,
       scheduleToStartTimeout: HOST_PICKUP_TIMEOUT,
@@ -125,9 +141,11 @@ export async function registerImage(input: RegisterImageInput): Promise<Register
       const p = state.parts.find((x) => x.type === c.type);
       if (p) p.bytesDone = p.bytesTotal = c.size;
     }
-    upsertMemo({ sizes: Object.fromEntries(cached.map((c) => [c.type, c.size])) });
+    const sizes = Object.fromEntries(cached.map((c) => [c.type, c.size]));
+    upsertMemo({ sizes });
+    if (mode === 'prefetch') return { ids: {}, sizes };
     setStage('register');
-    return onHost.registerParts({ guid, url, parts: cached });
+    return { ids: await onHost.registerParts({ guid, url, parts: cached }), sizes };
   }
 }
 

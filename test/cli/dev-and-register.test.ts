@@ -19,18 +19,20 @@ describe('imageproxy dev + register from another shell', () => {
   let address: string;
   let uiUrl: string;
   let originUrl: string;
+  let frontUrl: string;
 
   beforeAll(async () => {
     dataDir = await newTestDir('dev');
-    const [port, uiPort, originPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, uiPort, originPort, httpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const imagesDir = join(dataDir, 'origin');
     await runProcess('mkdir', ['-p', imagesDir]);
     origin = startProcess('python3', ['-m', 'http.server', String(originPort), '--bind', '127.0.0.1', '--directory', imagesDir]);
     originUrl = `http://127.0.0.1:${originPort}`;
-    dev = startProcess('node', [CLI, 'dev', '--port', String(port), '--ui-port', String(uiPort)], {
+    dev = startProcess('node', [CLI, 'dev', '--port', String(port), '--ui-port', String(uiPort), '--http-port', String(httpPort)], {
       env: { IMAGEPROXY_DATA_DIR: join(dataDir, 'ip'), TEMPORAL_ADDRESS: '' },
     });
-    const out = await dev.waitFor(/Temporal UI: (\S+)/, 90_000);
+    const out = await dev.waitFor(/SOAP: (\S+)/, 90_000);
+    frontUrl = new URL(/SOAP: (\S+)/.exec(out)![1]!).origin;
     address = /Temporal: (\S+)/.exec(out)![1]!;
     uiUrl = /Temporal UI: (\S+)/.exec(out)![1]!;
     await origin.waitFor(/Serving HTTP/, 10_000).catch(() => undefined);
@@ -77,6 +79,11 @@ describe('imageproxy dev + register from another shell', () => {
     // And the CLI's own status and list agree.
     const status = await runProcess('node', [CLI, 'status', guid, '--json'], { env: { TEMPORAL_ADDRESS: address, IMAGEPROXY_DATA_DIR: join(dataDir, 'ip') } });
     expect(JSON.parse(status.stdout)).toMatchObject({ guid, site: 'local', status: 'COMPLETED', ids: answer.ids });
+
+    // The HTTP front that `dev` started answers for the same run.
+    const shown = await fetch(`${frontUrl}/v1/images/${guid}`);
+    expect(shown.status).toBe(200);
+    expect(await shown.json()).toMatchObject({ guid, sites: [{ site: 'local', status: 'COMPLETED', ids: answer.ids }] });
   });
 
   it('prints the reason and exits non-zero on a bad request', async () => {

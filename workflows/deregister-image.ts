@@ -1,0 +1,41 @@
+/**
+ * deregisterImage: remove one image from one site, through the site's own backend on its task
+ * queue (workflow id `deregisterWorkflowId(site, guid)`). Nothing to remove is not an error.
+ * The run carries the same search attributes as a registration, so `list` and the Temporal UI
+ * show the removal beside the registrations of the GUID.
+ */
+import { ApplicationFailure, proxyActivities, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import type { DeregisterImageInput, DeregisterImageResult } from '../common/distribute-contract.js';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
+import { guidProblem, isSiteName } from '../common/guid.js';
+import { siteTaskQueue } from '../common/naming.js';
+import { ImageGuidKey, ImageSiteKey, ImageStageKey } from '../common/register-contract.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+export async function deregisterImage(input: DeregisterImageInput): Promise<DeregisterImageResult> {
+  const problem = guidProblem(input?.guid) ?? (isSiteName(input?.site) ? undefined : `not a site name: ${JSON.stringify(input?.site)}`);
+  if (problem) throw ApplicationFailure.create({ type: ErrorType.InvalidRequest, nonRetryable: true, message: problem });
+  const { guid, site } = input;
+  upsertSearchAttributes([
+    { key: ImageGuidKey, value: guid },
+    { key: ImageSiteKey, value: site },
+    { key: ImageStageKey, value: 'deregistering' },
+  ]);
+  upsertMemo({ guid, site, operation: 'deregister' });
+  const onSite = proxyActivities<Activities>({
+    taskQueue: siteTaskQueue(site),
+    startToCloseTimeout: '30m',
+    heartbeatTimeout: '2m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+  });
+  try {
+    await onSite.deregisterImage({ guid });
+  } catch (err) {
+    upsertSearchAttributes([{ key: ImageStageKey, value: 'failed' }]);
+    throw err;
+  }
+  upsertSearchAttributes([{ key: ImageStageKey, value: 'deregistered' }]);
+  return { guid, site };
+}

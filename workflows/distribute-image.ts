@@ -1,0 +1,151 @@
+/**
+ * distributeImage: make one image registered (or prefetched) at many sites in one call.
+ *
+ * Each site gets its own `registerImage` (or `prefetchImage`) run, started as a child workflow on
+ * the site's task queue, so only that site's workers (which hold its credentials) do its work.
+ * The child keeps the per-site workflow id (`imageproxy/<site>/<guid>`), so a distribution, a
+ * plain `register` and an ORCA call for the same (site, GUID) all share one run.
+ *
+ * Attaching: a child cannot be started with the id of a run that someone else started (Temporal
+ * has no USE_EXISTING for children: the start fails with "already started"). Then the
+ * `awaitRegistration` activity attaches to that run through the client and waits for its result,
+ * heartbeating. Either way there is one run per (site, GUID).
+ *
+ * Sites do not fail each other: each outcome is recorded, and the workflow completes with all of
+ * them. Asking again (a new run under the same id) re-asks every site; a site that holds the image
+ * answers at once from its lookup, so only the failed sites do work again.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+  upsertMemo,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { createActivities } from '../activities/index.js';
+import type { DistributeImageInput, DistributeImageResult, SiteOutcome } from '../common/distribute-contract.js';
+import { distributeProgressQuery } from '../common/distribute-contract.js';
+import { ErrorType } from '../common/errors.js';
+import { guidProblem, isSiteName } from '../common/guid.js';
+import { prefetchWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
+import { ImageGuidKey, ImageStageKey, type RegisterImageInput, type RegisterImageResult } from '../common/register-contract.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const DAY_MS = 24 * 3600 * 1000;
+
+const attach = proxyActivities<Activities>({
+  startToCloseTimeout: '25h',
+  heartbeatTimeout: '1m',
+  retry: { initialInterval: '1s', maximumInterval: '1m', nonRetryableErrorTypes: [ErrorType.InvalidRequest, ErrorType.SiteRejected] },
+});
+
+export async function distributeImage(input: DistributeImageInput): Promise<DistributeImageResult> {
+  const problem = requestProblem(input);
+  if (problem) throw ApplicationFailure.create({ type: ErrorType.InvalidRequest, nonRetryable: true, message: problem });
+  const { url, guid } = input;
+  const mode = input.mode ?? 'register';
+  const sites = [...new Set(input.sites)];
+  const timeoutMs = input.siteTimeoutMs ?? DAY_MS;
+
+  const outcomes = new Map<string, SiteOutcome>();
+  setHandler(distributeProgressQuery, () => ({ guid, mode, pending: sites.filter((s) => !outcomes.has(s)), done: [...outcomes.values()] }));
+  upsertSearchAttributes([
+    { key: ImageGuidKey, value: guid },
+    { key: ImageStageKey, value: 'distributing' },
+  ]);
+  upsertMemo({ url, guid, sites, mode });
+
+  async function oneSite(site: string): Promise<SiteOutcome> {
+    const workflowId = mode === 'prefetch' ? prefetchWorkflowId(site, guid) : registerWorkflowId(site, guid);
+    const request: RegisterImageInput = { url, guid, site };
+    const run = async (): Promise<RegisterImageResult> => {
+      try {
+        const child = await startChild<(i: RegisterImageInput) => Promise<RegisterImageResult>>(
+          mode === 'prefetch' ? 'prefetchImage' : 'registerImage',
+          {
+            args: [request],
+            workflowId,
+            taskQueue: siteTaskQueue(site),
+            // The site's run is shared with other callers: it outlives this distribution.
+            parentClosePolicy: 'ABANDON',
+            cancellationType: 'ABANDON',
+            workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          },
+        );
+        return await child.result();
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        return attach.awaitRegistration({ ...request, mode });
+      }
+    };
+    try {
+      const result = await withTimeout(run(), timeoutMs);
+      if (result === undefined) {
+        return { site, ok: false, workflowId, error: `site ${site} did not finish within ${timeoutMs} ms (its run goes on; ask again to attach)` };
+      }
+      return { site, ok: true, workflowId, ids: result.ids, alreadyRegistered: result.alreadyRegistered };
+    } catch (err) {
+      return { site, ok: false, workflowId, error: `site ${site}: ${reasonOf(err)}` };
+    }
+  }
+
+  const results = await Promise.all(
+    sites.map(async (site) => {
+      const outcome = await oneSite(site);
+      outcomes.set(site, outcome);
+      return outcome;
+    }),
+  );
+  const failed = results.filter((r) => !r.ok).map((r) => r.site);
+  upsertSearchAttributes([{ key: ImageStageKey, value: failed.length === 0 ? 'done' : 'failed' }]);
+  upsertMemo({ failed });
+  return { guid, mode, sites: results, failed };
+}
+
+/** The value of `work`, or undefined when `ms` pass first (the work is not cancelled). */
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  const timer = new CancellationScope();
+  const expired = timer.run(() => sleep(ms)).then(
+    () => undefined,
+    (err: unknown) => {
+      if (isCancellation(err)) return undefined;
+      throw err;
+    },
+  );
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    timer.cancel();
+  }
+}
+
+/** The deepest application failure says what went wrong; the layers above only say where. */
+function reasonOf(err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err);
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ChildWorkflowFailure || e instanceof ActivityFailure) continue;
+    message = e.message;
+    if (e instanceof ApplicationFailure && !(e.cause instanceof ApplicationFailure)) break;
+  }
+  return message;
+}
+
+function requestProblem(input: DistributeImageInput): string | undefined {
+  if (typeof input !== 'object' || input === null) return 'distributeImage needs {url, guid, sites}';
+  const guid = guidProblem(input.guid);
+  if (guid) return guid;
+  if (typeof input.url !== 'string' || input.url.length === 0) return 'url of the metadata file is missing';
+  if (!Array.isArray(input.sites) || input.sites.length === 0) return 'sites: at least one site is needed';
+  const bad = input.sites.find((s) => !isSiteName(s));
+  if (bad !== undefined) return `not a site name: ${JSON.stringify(bad)}`;
+  if (input.mode !== undefined && input.mode !== 'register' && input.mode !== 'prefetch') return `mode must be register or prefetch, got ${JSON.stringify(input.mode)}`;
+  return undefined;
+}
