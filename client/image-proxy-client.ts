@@ -47,7 +47,10 @@ export interface ImageStatus {
   runId: string;
   /** Temporal's execution status: RUNNING, COMPLETED, FAILED, … */
   status: string;
-  stage: Stage | undefined;
+  /** The run's stage, or `deregistered` when a deregistration completed after it. */
+  stage: Stage | 'deregistered' | undefined;
+  /** When the image was removed from the site after this registration. */
+  deregisteredAt?: Date;
   progress?: RegisterProgress;
   ids?: ImageIds;
   error?: string;
@@ -192,6 +195,16 @@ export class ImageProxyClient {
       } catch (err) {
         status.error = asRegistrationError(guid, site, err).message;
       }
+    }
+    // A later, completed deregistration means the site no longer holds what this run registered.
+    const removal = await this.temporal.workflow
+      .getHandle(deregisterWorkflowId(site, guid))
+      .describe()
+      .catch((err: unknown) => (err instanceof WorkflowNotFoundError ? undefined : Promise.reject(err)));
+    if (removal?.status.name === 'COMPLETED' && removal.startTime > status.startTime && removal.closeTime) {
+      status.deregisteredAt = removal.closeTime;
+      status.stage = 'deregistered';
+      delete status.ids;
     }
     return status;
   }

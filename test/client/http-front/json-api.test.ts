@@ -1,0 +1,88 @@
+/** The JSON API beside the SOAP front, over real workers of two `local` sites. */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthenticator } from '../../../client/http-front/auth.js';
+import { startHttpFront, type HttpFront } from '../../../client/http-front/server.js';
+import { createLogger } from '../../../workers/logger.js';
+import { HttpOrigin } from '../../support/http-origin.js';
+import { startWorld, uniqueName, type World } from '../../support/image-proxy-world.js';
+import { publishSampleImage } from '../../support/sample-images.js';
+
+const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
+
+describe('the JSON API', () => {
+  let origin: HttpOrigin;
+  let world: World;
+  let front: HttpFront;
+  const [siteA, siteB] = [uniqueName('json-a'), uniqueName('json-b')];
+
+  beforeAll(async () => {
+    origin = await new HttpOrigin().start();
+    world = await startWorld({ sites: { [siteA]: { type: 'local' }, [siteB]: { type: 'local' } } });
+    front = await startHttpFront({
+      client: world.client,
+      sites: [siteA, siteB],
+      defaultSite: siteA,
+      auth: await createAuthenticator({}, world.dataDir),
+      port: 0,
+      logger: createLogger('error'),
+    });
+  });
+  afterAll(async () => {
+    await front?.close();
+    await world?.stop();
+    await origin?.stop();
+  });
+
+  it('POST starts the sites without waiting, GET shows per-site stage and ids, DELETE deregisters one site', async () => {
+    const image = await publishSampleImage(origin);
+    const posted = await fetch(`${front.url}/v1/images`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: image.url, guid: image.guid, sites: [siteA, siteB] }),
+    });
+    expect(posted.status).toBe(202);
+    const accepted = (await posted.json()) as { statusUrl: string; workflowId: string };
+    expect(accepted.statusUrl).toBe(`/v1/images/${image.guid}`);
+    expect(posted.headers.get('location')).toBe(accepted.statusUrl);
+
+    type Shown = { guid: string; sites: { site: string; status: string; stage: string; ids?: Record<string, string> }[] };
+    const show = async (): Promise<Shown | undefined> => {
+      const res = await fetch(front.url + accepted.statusUrl);
+      return res.status === 200 ? ((await res.json()) as Shown) : undefined;
+    };
+    await expect
+      .poll(async () => (await show())?.sites.map((s) => `${s.site} ${s.status} ${s.stage}`), { timeout: 30_000 })
+      .toEqual([`${siteA} COMPLETED done`, `${siteB} COMPLETED done`]);
+    const shown = (await show())!;
+    const fsB = join(world.dataDir, 'sites', siteB, image.guid, 'FILESYSTEM');
+    expect(shown.sites[1]!.ids?.FILESYSTEM).toBe(fsB);
+
+    const deleted = await fetch(`${front.url}/v1/images/${image.guid}?site=${siteB}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(200);
+    expect(await deleted.json()).toEqual({ guid: image.guid, site: siteB, deregistered: true });
+    expect(await exists(fsB)).toBe(false);
+    expect(await exists(join(world.dataDir, 'sites', siteA, image.guid, 'FILESYSTEM'))).toBe(true);
+    const after = (await show())!;
+    expect(after.sites.map((s) => `${s.site} ${s.stage} ${s.ids ? 'ids' : 'no ids'}`)).toEqual([`${siteA} done ids`, `${siteB} deregistered no ids`]);
+  });
+
+  it('says what is wrong with a bad request', async () => {
+    const post = (body: string) => fetch(`${front.url}/v1/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const cases: [string, number, RegExp][] = [
+      ['{not json', 400, /the body is not JSON/],
+      [JSON.stringify({ url: 'http://x/y.xml', guid: 'nope' }), 400, /guid: GUID must be the 40-hex-digit SHA-1/],
+      [JSON.stringify({ url: 'http://x/y.xml', guid: 'a'.repeat(40), sites: ['elsewhere'] }), 400, /sites: unknown elsewhere/],
+      [JSON.stringify({ guid: 'a'.repeat(40) }), 400, /url: a string is needed/],
+    ];
+    for (const [body, status, message] of cases) {
+      const res = await post(body);
+      expect(res.status).toBe(status);
+      expect(((await res.json()) as { error: string }).error).toMatch(message);
+    }
+    const unknown = await fetch(`${front.url}/v1/images/${'b'.repeat(40)}`);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: string }).error).toMatch(/no registration of b{40} is known/);
+  });
+});
