@@ -51,6 +51,11 @@ export interface HttpFront {
 
 const SOAP_PATHS = new Set([SERVICE_PATH, `${SERVICE_PATH}/`, SOAP11_PATH, SOAP11_PATH.slice(0, -1), SOAP12_PATH, SOAP12_PATH.slice(0, -1)]);
 
+/** A URL fit for logs: any `user:password@` removed. */
+function withoutUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
@@ -122,7 +127,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
       version = call.version;
       // SHA-1 hex is case-blind; ORCA's signature is accepted in either case.
       const guid = call.signature.toLowerCase();
-      options.logger.info({ site, guid, url: call.url, soap: version }, 'SOAP RegisterImage');
+      options.logger.info({ site, guid, url: withoutUserinfo(call.url), soap: version }, 'SOAP RegisterImage');
       const result = await options.client.registerImage({ url: call.url, guid, site });
       const answer: Record<string, string> = {};
       for (const key of ID_KEYS) if (result.ids[key]) answer[key] = result.ids[key];

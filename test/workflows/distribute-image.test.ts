@@ -18,16 +18,20 @@ const exists = (path: string): Promise<boolean> => access(path).then(() => true,
 describe('distributeImage', () => {
   let origin: HttpOrigin;
   let main: World;
+  let other: World;
   const [siteA, siteB, siteC] = [uniqueName('dist-a'), uniqueName('dist-b'), uniqueName('dist-c')];
   const worlds: World[] = [];
 
   beforeAll(async () => {
     origin = await new HttpOrigin().start();
-    main = await startWorld({ sites: { [siteA]: { type: 'local' }, [siteB]: { type: 'local' } } });
+    // Each site has its own worker process state and data dir (as on separate hosts).
+    main = await startWorld({ sites: { [siteA]: { type: 'local' } } });
+    other = await startWorld({ sites: { [siteB]: { type: 'local' } } });
   });
   afterAll(async () => {
     for (const w of worlds) await w.stop();
     await main?.stop();
+    await other?.stop();
     await origin?.stop();
   });
 
@@ -47,12 +51,12 @@ describe('distributeImage', () => {
     const first = await main.client.distributeImage({ url: image.url, guid: image.guid, sites, coordinatorSite: siteA });
     expect(first.failed).toEqual([siteC]);
     expect(first.sites[0]).toMatchObject({ site: siteA, ok: true, alreadyRegistered: false, ids: idsAt(main, siteA, image.guid) });
-    expect(first.sites[1]).toMatchObject({ site: siteB, ok: true, alreadyRegistered: false, ids: idsAt(main, siteB, image.guid) });
+    expect(first.sites[1]).toMatchObject({ site: siteB, ok: true, alreadyRegistered: false, ids: idsAt(other, siteB, image.guid) });
     expect(first.sites[2]).toMatchObject({ site: siteC, ok: false, workflowId: registerWorkflowId(siteC, image.guid) });
     expect(first.sites[2]!.ok === false && first.sites[2]!.error).toMatch(
       new RegExp(`^site ${siteC}: .*host 127.0.0.1 is not in http.allowedHosts`),
     );
-    for (const site of [siteA, siteB]) for (const f of Object.values(idsAt(main, site, image.guid))) expect(await exists(f)).toBe(true);
+    for (const [world, site] of [[main, siteA], [other, siteB]] as const) for (const f of Object.values(idsAt(world, site, image.guid))) expect(await exists(f)).toBe(true);
     expect(await exists(join(strict.dataDir, 'sites', siteC, image.guid))).toBe(false);
 
     // The operator fixes site C (its worker restarts with a config that allows the origin) and asks again, from the CLI.
@@ -113,7 +117,7 @@ describe('distributeImage', () => {
     const dereg = await runProcess('node', [CLI, '--config', configFile, 'deregister', image.guid, '--site', siteB, '--json'], { env });
     expect(dereg.stderr).toBe('');
     expect(JSON.parse(dereg.stdout)).toEqual({ guid: image.guid, site: siteB, deregistered: true });
-    expect(await exists(join(main.dataDir, 'sites', siteB, image.guid))).toBe(false);
+    expect(await exists(join(other.dataDir, 'sites', siteB, image.guid))).toBe(false);
     await expect.poll(missing, { timeout: 15_000 }).toEqual([{ guid: image.guid, present: [siteA, siteC], missing: [siteB, siteD] }]);
   });
 
@@ -158,9 +162,11 @@ describe('distributeImage', () => {
     const prefetch = await main.client.distributeImage({ url: image.url, guid: image.guid, sites: [siteA, siteB], coordinatorSite: siteA, mode: 'prefetch' });
     expect(prefetch).toMatchObject({ mode: 'prefetch', failed: [] });
     expect(prefetch.sites.map((s) => s.ok && s.ids)).toEqual([{}, {}]);
-    for (const site of [siteA, siteB]) expect(await exists(join(main.dataDir, 'sites', site, image.guid))).toBe(false);
-    const cached = await readdir(cacheDirOf(main));
-    for (const part of image.parts) expect(cached).toContain(part.sha1);
+    for (const [world, site] of [[main, siteA], [other, siteB]] as const) {
+      expect(await exists(join(world.dataDir, 'sites', site, image.guid))).toBe(false);
+      const cached = await readdir(cacheDirOf(world));
+      for (const part of image.parts) expect(cached).toContain(part.sha1);
+    }
     // Registration runs are not confused with prefetches.
     expect(await main.client.getStatus(image.guid, siteA)).toBeUndefined();
 
@@ -168,6 +174,7 @@ describe('distributeImage', () => {
     const registered = await main.client.distributeImage({ url: image.url, guid: image.guid, sites: [siteA, siteB], coordinatorSite: siteA });
     expect(registered.failed).toEqual([]);
     expect(registered.sites[0]).toMatchObject({ ok: true, ids: idsAt(main, siteA, image.guid) });
+    expect(registered.sites[1]).toMatchObject({ ok: true, ids: idsAt(other, siteB, image.guid) });
     expect(image.parts.map((p) => origin.requestsOf(p.urlPath))).toEqual(before);
   });
 });

@@ -14,12 +14,15 @@ const exists = (path: string): Promise<boolean> => access(path).then(() => true,
 describe('the JSON API', () => {
   let origin: HttpOrigin;
   let world: World;
+  let worldB: World;
   let front: HttpFront;
   const [siteA, siteB] = [uniqueName('json-a'), uniqueName('json-b')];
 
   beforeAll(async () => {
     origin = await new HttpOrigin().start();
-    world = await startWorld({ sites: { [siteA]: { type: 'local' }, [siteB]: { type: 'local' } } });
+    // One data dir per site, as on separate hosts.
+    world = await startWorld({ sites: { [siteA]: { type: 'local' } } });
+    worldB = await startWorld({ sites: { [siteB]: { type: 'local' } } });
     front = await startHttpFront({
       client: world.client,
       sites: [siteA, siteB],
@@ -32,6 +35,7 @@ describe('the JSON API', () => {
   afterAll(async () => {
     await front?.close();
     await world?.stop();
+    await worldB?.stop();
     await origin?.stop();
   });
 
@@ -56,7 +60,7 @@ describe('the JSON API', () => {
       .poll(async () => (await show())?.sites.map((s) => `${s.site} ${s.status} ${s.stage}`), { timeout: 30_000 })
       .toEqual([`${siteA} COMPLETED done`, `${siteB} COMPLETED done`]);
     const shown = (await show())!;
-    const fsB = join(world.dataDir, 'sites', siteB, image.guid, 'FILESYSTEM');
+    const fsB = join(worldB.dataDir, 'sites', siteB, image.guid, 'FILESYSTEM');
     expect(shown.sites[1]!.ids?.FILESYSTEM).toBe(fsB);
 
     const deleted = await fetch(`${front.url}/v1/images/${image.guid}?site=${siteB}`, { method: 'DELETE' });
