@@ -151,9 +151,11 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (err: NodeJS.ErrnoException): void =>
+      reject(new Error(`the SOAP/JSON front cannot listen on ${host}:${options.port ?? 8080}: ${err.code ?? err.message} (choose another --http-port)`));
+    server.once('error', failed);
     server.listen(options.port ?? 8080, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
