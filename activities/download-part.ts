@@ -2,6 +2,10 @@
  * Activity: bring one image part into this host's cache, verified. A cached part is answered at
  * once; otherwise the transport writes it to the partial file, hashing as it goes, and it is moved
  * into the cache only if the hash matches. A mismatch leaves nothing behind and is not retried.
+ *
+ * The activity heartbeats its progress (bytes on disk, and the transport's resume token) every
+ * second; a retry after a crash, a timeout or a broken connection hands the last heartbeat and the
+ * partial file to the transport, which continues where the file ends.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
@@ -13,38 +17,70 @@ import type { TransferProgress } from './transports/transport.js';
 
 /** Progress goes to the workflow at most this often (each report is a history event). */
 const REPORT_EVERY_MS = 2000;
+/** Heartbeats go out this often, from a timer: a stalled transfer still heartbeats until its idle timeout. */
+const HEARTBEAT_EVERY_MS = 1000;
+
+/** One transfer of one content on this host, shared by every activity waiting for it. */
+interface SharedTransfer {
+  done: Promise<{ path: string; size: number }>;
+  latest: TransferProgress | undefined;
+  /** Activities waiting; the transfer is aborted only when all of them are cancelled. */
+  waiting: number;
+  abort: AbortController;
+}
 
 export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'reportProgress' | 'logger'>) {
-  /** Downloads of the same content on this host share one transfer. */
-  const inFlight = new Map<string, Promise<CachedPart>>();
+  const inFlight = new Map<string, SharedTransfer>();
 
   return async function downloadPart({ guid, part }: { guid: string; part: ImagePart }): Promise<CachedPart> {
+    const ctx = Context.current();
     const key = deps.cache.nameOf(part.hash);
     let shared = inFlight.get(key);
     if (!shared) {
-      shared = fetchVerified(part).finally(() => inFlight.delete(key));
-      inFlight.set(key, shared);
+      const lastProgress = progressFrom(ctx.info.heartbeatDetails);
+      const created: SharedTransfer = { latest: lastProgress, waiting: 0, abort: new AbortController(), done: Promise.resolve({ path: '', size: 0 }) };
+      created.done = fetchVerified(guid, part, created, lastProgress).finally(() => inFlight.delete(key));
+      inFlight.set(key, created);
+      shared = created;
     }
-    const cached = await shared;
-    deps.logger.info({ guid, type: part.type, size: cached.size }, 'part ready');
-    return { ...cached, type: part.type, url: part.url };
-  };
+    const transfer = shared;
+    transfer.waiting++;
 
-  async function fetchVerified(part: ImagePart): Promise<CachedPart> {
-    const hit = await deps.cache.lookup(part.hash);
-    if (hit) return { ...part, ...hit };
-
-    const ctx = Context.current();
     const workflowId = ctx.info.workflowExecution?.workflowId;
     let lastReport = 0;
-    const onProgress = (p: TransferProgress): void => {
+    const beat = (): void => {
+      const p = transfer.latest;
       ctx.heartbeat(p);
       const now = Date.now();
-      if (workflowId && now - lastReport >= REPORT_EVERY_MS) {
+      if (p && workflowId && now - lastReport >= REPORT_EVERY_MS) {
         lastReport = now;
-        void deps.reportProgress(workflowId, { type: part.type, ...p }).catch(() => undefined);
+        const update = { type: part.type, bytesDone: p.bytesDone, ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}) };
+        void deps.reportProgress(workflowId, update).catch(() => undefined);
       }
     };
+    const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
+    const onCancel = (): void => {
+      if (--transfer.waiting === 0) transfer.abort.abort(ctx.cancellationSignal.reason);
+    };
+    ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+    try {
+      const cached = await Promise.race([transfer.done, ctx.cancelled]);
+      deps.logger.info({ guid, type: part.type, size: cached.size }, 'part ready');
+      return { ...part, ...cached };
+    } finally {
+      clearInterval(timer);
+      ctx.cancellationSignal.removeEventListener('abort', onCancel);
+    }
+  };
+
+  async function fetchVerified(
+    guid: string,
+    part: ImagePart,
+    shared: SharedTransfer,
+    lastProgress: TransferProgress | undefined,
+  ): Promise<{ path: string; size: number }> {
+    const hit = await deps.cache.lookup(part.hash);
+    if (hit) return hit;
 
     const transport = pickTransport(deps.transports, part.url);
     const partialPath = deps.cache.partialPathOf(part.hash);
@@ -54,8 +90,9 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
         url: part.url,
         destPath: partialPath,
         hashAlgorithm: part.hash.algorithm,
-        signal: ctx.cancellationSignal,
-        onProgress,
+        resume: { statePath: deps.cache.resumeStatePathOf(part.hash), ...(lastProgress ? { lastProgress } : {}) },
+        signal: shared.abort.signal,
+        onProgress: (p) => (shared.latest = p),
       });
     } catch (err) {
       // A refused URL will not change, and a cancelled run will not come back for the bytes;
@@ -65,6 +102,9 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
       }
       throw err;
     }
+    if (got.bytesResumed) {
+      deps.logger.info({ guid, type: part.type, resumedAt: got.bytesResumed, heartbeated: lastProgress?.bytesDone }, 'resumed');
+    }
     if (got.hashHex !== part.hash.hex) {
       await deps.cache.discardPartial(part.hash);
       throw ApplicationFailure.create({
@@ -73,6 +113,18 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
         message: `${part.type} part ${part.url}: ${part.hash.algorithm} of the ${got.bytes} bytes received is ${got.hashHex}, the metadata says ${part.hash.hex}`,
       });
     }
-    return { ...part, ...(await deps.cache.commit(part.hash)) };
+    return deps.cache.commit(part.hash);
   }
+}
+
+/** The progress a previous attempt heartbeated, if its details have that shape. */
+function progressFrom(details: unknown): TransferProgress | undefined {
+  if (typeof details !== 'object' || details === null) return undefined;
+  const d = details as Record<string, unknown>;
+  if (typeof d.bytesDone !== 'number') return undefined;
+  return {
+    bytesDone: d.bytesDone,
+    ...(typeof d.bytesTotal === 'number' ? { bytesTotal: d.bytesTotal } : {}),
+    ...(typeof d.resumeToken === 'string' ? { resumeToken: d.resumeToken } : {}),
+  };
 }

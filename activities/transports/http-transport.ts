@@ -1,13 +1,22 @@
 /**
- * HTTP(S) transport: one pass from the socket through the hash into the file.
+ * HTTP(S) transport: one pass from the socket through the hash into the file, resumable.
+ *
+ * Resume: the partial file's size is where the previous attempt got to (the file, not the last
+ * heartbeat, is the truth: it may hold more). The request asks for the rest with `Range` and
+ * `If-Range` on the validator the first response carried (kept in a small state file next to the
+ * partial, and in the heartbeat as a fallback), so a changed file comes back whole (200) and is
+ * started over. Node cannot serialize a hash's internal state, so the hash of the kept prefix is
+ * rebuilt by re-reading it from local disk, while the request is on its way.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { HttpConfig } from '../../config/config-schema.js';
+import { classifyStatus, ifRangeValidatorOf, parseContentRange } from './http-resume-rules.js';
 import { originRejected, transferInterrupted, urlNotAllowed } from './transfer-errors.js';
 import type { FetchRequest, FetchResult, Transport } from './transport.js';
 
@@ -26,52 +35,158 @@ export function createHttpTransport({ config }: HttpTransportOptions): Transport
 /** Whether `host` matches the allowlist (exact names, or `*.suffix`). No list allows every host. */
 export function hostAllowed(host: string, allowed: readonly string[] | undefined): boolean {
   if (!allowed) return true;
-  const h = host.toLowerCase();
+  const h = host.toLowerCase().replace(/\.$/, '');
   return allowed.some((a) => {
     const rule = a.toLowerCase();
-    return rule.startsWith('*.') ? h.endsWith(rule.slice(1)) : h === rule;
+    return rule.startsWith('*.') ? h.endsWith(rule.slice(1)) && h.length > rule.length - 1 : h === rule;
   });
 }
 
-async function fetchToFile(config: HttpConfig, request: FetchRequest): Promise<FetchResult> {
-  const response = await open(config, new URL(request.url), request.signal, 0);
-  const lengthHeader = response.headers['content-length'];
-  const expected = lengthHeader !== undefined ? Number(lengthHeader) : undefined;
-  if (expected !== undefined && request.maxBytes !== undefined && expected > request.maxBytes) {
-    response.destroy();
-    throw originRejected(`${request.url}: ${expected} bytes is more than the ${request.maxBytes} allowed`);
-  }
-  const hash = createHash(request.hashAlgorithm);
-  const counter = new HashingCounter(hash, request.maxBytes, request.url, (bytesDone) =>
-    request.onProgress?.({ bytesDone, ...(expected !== undefined ? { bytesTotal: expected } : {}) }),
-  );
-  response.socket.setTimeout(config.idleTimeoutMs, () =>
-    response.destroy(transferInterrupted(`${request.url}: no data for ${config.idleTimeoutMs} ms`)),
-  );
-  try {
-    await pipeline(response, counter, createWriteStream(request.destPath), { signal: request.signal });
-  } catch (err) {
-    if (err instanceof Error && err.name === 'ApplicationFailure') throw err;
-    if (request.signal?.aborted) throw err;
-    throw transferInterrupted(`${request.url}: transfer broke after ${counter.bytes} bytes: ${(err as Error).message}`, err as Error);
-  }
-  if (!response.complete || (expected !== undefined && counter.bytes !== expected)) {
-    throw transferInterrupted(
-      `${request.url}: body ended after ${counter.bytes} of ${expected ?? 'unknown'} bytes (Content-Length ${expected ?? 'absent'})`,
-    );
-  }
-  return { bytes: counter.bytes, hashHex: hash.digest('hex') };
+/** What the state file next to a partial download holds. */
+interface HttpResumeState {
+  url: string;
+  validator: string;
 }
 
-/** Send a GET, following redirects; resolves with a 2xx response or throws a classified failure. */
-async function open(config: HttpConfig, url: URL, signal: AbortSignal | undefined, redirects: number): Promise<IncomingMessage> {
+interface RangeAsk {
+  offset: number;
+  validator: string;
+}
+
+async function fetchToFile(config: HttpConfig, request: FetchRequest): Promise<FetchResult> {
+  const url = new URL(request.url);
+  const ask = request.resume ? await resumePoint(request) : undefined;
+  if (!ask) return transfer(config, request, await open(config, url, request.signal), 0, createHash(request.hashAlgorithm));
+
+  // Rebuild the prefix's hash while the request is on its way.
+  const [prefix, opened] = await Promise.allSettled([hashPrefix(request, ask.offset), open(config, url, request.signal, ask)]);
+  if (prefix.status === 'rejected' || opened.status === 'rejected') {
+    if (opened.status === 'fulfilled') opened.value.destroy();
+    throw prefix.status === 'rejected' ? prefix.reason : (opened as PromiseRejectedResult).reason;
+  }
+  const response = opened.value;
+  if (response.statusCode === 206) {
+    const range = parseContentRange(response.headers['content-range']);
+    if (range && range.start === ask.offset) return transfer(config, request, response, ask.offset, prefix.value, range.total);
+    response.destroy(); // a range we did not ask for: start over
+  } else if (response.statusCode === 416) {
+    const range = parseContentRange(response.headers['content-range']);
+    response.resume();
+    // The previous attempt had every byte; it stopped before answering.
+    if (range?.total === ask.offset) return { bytes: ask.offset, hashHex: prefix.value.digest('hex'), bytesResumed: ask.offset };
+  } else if (response.statusCode !== undefined && response.statusCode < 300) {
+    // 200: no range support, or the file changed since (If-Range): the whole content, from zero.
+    return transfer(config, request, response, 0, createHash(request.hashAlgorithm));
+  } else {
+    response.resume();
+  }
+  return transfer(config, request, await open(config, url, request.signal), 0, createHash(request.hashAlgorithm));
+}
+
+/** Where a resumed transfer continues, or undefined to start from zero. */
+async function resumePoint(request: FetchRequest): Promise<RangeAsk | undefined> {
+  const size = await stat(request.destPath).then(
+    (s) => s.size,
+    () => 0,
+  );
+  if (size === 0) return undefined;
+  const saved = await readFile(request.resume!.statePath, 'utf8').then(
+    (text) => JSON.parse(text) as HttpResumeState,
+    () => undefined,
+  );
+  let validator = saved?.url === request.url ? saved.validator : undefined;
+  const token = request.resume!.lastProgress?.resumeToken;
+  if (!validator && token) {
+    const fromBeat = JSON.parse(token) as Partial<HttpResumeState>;
+    if (fromBeat.url === request.url && typeof fromBeat.validator === 'string') validator = fromBeat.validator;
+  }
+  // Without a validator a changed file could not be told apart: start over rather than stitch.
+  return validator ? { offset: size, validator } : undefined;
+}
+
+async function hashPrefix(request: FetchRequest, bytes: number): Promise<Hash> {
+  const hash = createHash(request.hashAlgorithm);
+  for await (const chunk of createReadStream(request.destPath, { start: 0, end: bytes - 1, highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+  }
+  return hash;
+}
+
+/**
+ * Stream `response` into the file from `offset` (appending to the kept prefix, or a new file when
+ * 0), feeding `hash`, and check the length against what the origin announced.
+ */
+async function transfer(
+  config: HttpConfig,
+  request: FetchRequest,
+  response: IncomingMessage,
+  offset: number,
+  hash: Hash,
+  totalFromRange?: number,
+): Promise<FetchResult> {
+  const lengthHeader = response.headers['content-length'];
+  const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+  const total = totalFromRange ?? (length !== undefined ? offset + length : undefined);
+  if (total !== undefined && request.maxBytes !== undefined && total > request.maxBytes) {
+    response.destroy();
+    throw originRejected(`${request.url}: ${total} bytes is more than the ${request.maxBytes} allowed`);
+  }
+
+  const validator = ifRangeValidatorOf(response.headers);
+  const resumeToken = validator ? JSON.stringify({ url: request.url, validator } satisfies HttpResumeState) : undefined;
+  if (request.resume && offset === 0) {
+    // Written before the first body byte, so any prefix on disk has a known validator.
+    if (resumeToken) await writeFile(request.resume.statePath, resumeToken);
+    else await rm(request.resume.statePath, { force: true });
+  }
+
+  const counter = new HashingCounter(hash, offset, request.maxBytes, request.url, (bytesDone) =>
+    request.onProgress?.({
+      bytesDone,
+      ...(total !== undefined ? { bytesTotal: total } : {}),
+      ...(resumeToken ? { resumeToken } : {}),
+    }),
+  );
+  response.socket.setTimeout(config.idleTimeoutMs, () =>
+    response.destroy(transferInterrupted(`${request.url}: no data for ${config.idleTimeoutMs} ms after ${counter.bytes} bytes`)),
+  );
+  try {
+    await pipeline(response, counter, createWriteStream(request.destPath, { flags: offset > 0 ? 'a' : 'w' }), {
+      signal: request.signal,
+    });
+  } catch (err) {
+    if (isApplicationFailure(err) || request.signal?.aborted) throw err;
+    throw transferInterrupted(`${request.url}: transfer broke after ${counter.bytes} bytes: ${(err as Error).message}`, err as Error);
+  } finally {
+    response.socket?.setTimeout(0);
+  }
+  const received = counter.bytes - offset;
+  if (!response.complete || (length !== undefined && received !== length)) {
+    throw transferInterrupted(
+      `${request.url}: body ended after ${received} of ${length ?? 'unknown'} bytes (Content-Length ${length ?? 'absent'})`,
+    );
+  }
+  if (total !== undefined && counter.bytes !== total) {
+    throw transferInterrupted(`${request.url}: got ${counter.bytes} bytes, the origin announced ${total}`);
+  }
+  return { bytes: counter.bytes, hashHex: hash.digest('hex'), ...(offset > 0 ? { bytesResumed: offset } : {}) };
+}
+
+/**
+ * Send a GET (ranged when `range` is given), following redirects; resolves with a response to
+ * read (2xx, or a 416 to a ranged request) or throws a classified failure.
+ */
+async function open(config: HttpConfig, url: URL, signal: AbortSignal | undefined, range?: RangeAsk, redirects = 0): Promise<IncomingMessage> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw urlNotAllowed(`${url.href}: only http and https are fetched over HTTP`);
   if (!hostAllowed(url.hostname, config.allowedHosts)) {
     throw urlNotAllowed(`${url.href}: host ${url.hostname} is not in http.allowedHosts`);
   }
   const client = url.protocol === 'https:' ? https : http;
+  const headers: Record<string, string> = { 'user-agent': 'imageproxy', 'accept-encoding': 'identity' };
+  if (range) Object.assign(headers, { range: `bytes=${range.offset}-`, 'if-range': range.validator });
   const response = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = client.get(url, { signal, headers: { 'user-agent': 'imageproxy' } }, resolve);
+    // Own connection (no keep-alive pool): the idle timer then belongs to this transfer alone.
+    const req = client.get(url, { signal, headers, agent: false }, resolve);
     const connectTimer = setTimeout(
       () => req.destroy(transferInterrupted(`${url.href}: no answer within ${config.connectTimeoutMs} ms`)),
       config.connectTimeoutMs,
@@ -79,32 +194,40 @@ async function open(config: HttpConfig, url: URL, signal: AbortSignal | undefine
     req.on('response', () => clearTimeout(connectTimer));
     req.on('error', (err) => {
       clearTimeout(connectTimer);
-      reject(err.name === 'ApplicationFailure' || signal?.aborted ? err : transferInterrupted(`${url.href}: ${err.message}`, err));
+      reject(isApplicationFailure(err) || signal?.aborted ? err : transferInterrupted(`${url.href}: ${err.message}`, err));
     });
   });
   const status = response.statusCode ?? 0;
-  if (status >= 200 && status < 300) return response;
+  const verdict = classifyStatus(status);
+  if (verdict === 'ok' || (status === 416 && range)) return response;
   response.resume();
-  const location = response.headers.location;
-  if (status >= 300 && status < 400 && location) {
-    if (redirects >= config.maxRedirects) throw originRejected(`${url.href}: more than ${config.maxRedirects} redirects`);
-    return open(config, new URL(location, url), signal, redirects + 1);
-  }
   const what = `${url.href}: HTTP ${status} ${response.statusMessage ?? ''}`.trim();
-  if (status >= 400 && status < 500 && status !== 408 && status !== 429) throw originRejected(what);
+  if (verdict === 'redirect') {
+    const location = response.headers.location;
+    if (!location) throw originRejected(`${what} without a Location`);
+    if (redirects >= config.maxRedirects) throw originRejected(`${url.href}: more than ${config.maxRedirects} redirects`);
+    return open(config, new URL(location, url), signal, range, redirects + 1);
+  }
+  if (verdict === 'reject') throw originRejected(what);
   throw transferInterrupted(what);
 }
 
-/** Passes bytes through while hashing and counting them, and enforces a size limit. */
+function isApplicationFailure(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ApplicationFailure';
+}
+
+/** Passes bytes through while hashing and counting them (from `start`), and enforces a size limit. */
 class HashingCounter extends Transform {
-  bytes = 0;
+  bytes: number;
   constructor(
     private readonly hash: Hash,
+    start: number,
     private readonly maxBytes: number | undefined,
     private readonly url: string,
     private readonly onBytes: (bytes: number) => void,
   ) {
     super();
+    this.bytes = start;
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;

@@ -5,19 +5,39 @@
 import type { ContentHash } from '../../common/image-types.js';
 
 export interface TransferProgress {
+  /** Bytes of the content on disk in `destPath` (including those kept from an earlier attempt). */
   bytesDone: number;
   bytesTotal?: number;
+  /**
+   * Opaque, transport-specific state that lets a later attempt continue (HTTP: the validator the
+   * origin sent). The download activity heartbeats it and hands it back in `resume.lastProgress`.
+   */
+  resumeToken?: string;
+}
+
+/** How a transfer may continue what an earlier attempt left in `destPath`. */
+export interface ResumeOptions {
+  /**
+   * A small file the transport may keep its own resume state in (e.g. the HTTP validator). Whoever
+   * owns `destPath` removes it together with `destPath`.
+   */
+  statePath: string;
+  /** The last progress the previous attempt reported (its heartbeat details), if any. */
+  lastProgress?: TransferProgress;
 }
 
 export interface FetchRequest {
   url: string;
-  /** File to write. It may hold the beginning of the content from an earlier attempt. */
+  /** File to write. With `resume`, it may hold the beginning of the content from an earlier attempt. */
   destPath: string;
   /** Hash to compute over the bytes as they arrive. */
   hashAlgorithm: ContentHash['algorithm'];
   /** Refuse content larger than this many bytes. */
   maxBytes?: number;
+  /** Continue an earlier attempt where possible. Absent: start from zero, overwriting `destPath`. */
+  resume?: ResumeOptions;
   signal?: AbortSignal;
+  /** Called as bytes arrive (often: callers throttle what they do with it). */
   onProgress?: (progress: TransferProgress) => void;
 }
 
@@ -26,6 +46,8 @@ export interface FetchResult {
   bytes: number;
   /** Lowercase hex digest, of `hashAlgorithm`, over the whole file. */
   hashHex: string;
+  /** Bytes of this result taken from an earlier attempt's partial file rather than the network. */
+  bytesResumed?: number;
 }
 
 export interface Transport {
