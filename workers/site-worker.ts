@@ -11,6 +11,7 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } fro
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { ContentCache } from '../activities/cache/content-cache.js';
+import { makeRawImageOf } from '../activities/images/raw-image-of.js';
 import { createHttpTransport } from '../activities/transports/http-transport.js';
 import { hostTaskQueue, siteTaskQueue } from '../common/naming.js';
 import { partProgressSignal } from '../common/register-contract.js';
@@ -79,10 +80,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     transports: [createHttpTransport({ config: config.http })],
     tmpDir,
     hostQueue,
-    rawImageOf: async (part) => {
-      if (part.type === 'FILESYSTEM') return part.path;
-      throw new Error(`unpacking a ${part.type} part is not built yet`); // replaced by the HTTP/ZFILESYSTEM work
-    },
+    rawImageOf: makeRawImageOf({ cache, logger: logger.child({ site }) }),
     reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
     temporal: client.workflow,
