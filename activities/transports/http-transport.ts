@@ -156,10 +156,18 @@ async function transfer(
     });
   } catch (err) {
     if (isApplicationFailure(err) || request.signal?.aborted) throw err;
+    if (String((err as NodeJS.ErrnoException).code).startsWith('HPE_') && length !== undefined) {
+      throw transferInterrupted(`${request.url}: the origin sent more than its Content-Length of ${length} bytes (${(err as Error).message})`, err as Error);
+    }
     throw transferInterrupted(`${request.url}: transfer broke after ${counter.bytes} bytes: ${(err as Error).message}`, err as Error);
   } finally {
     response.socket?.setTimeout(0);
   }
+  // The origin closes the connection after the body (we asked for `Connection: close`); anything it
+  // sends before that is more than the Content-Length it announced.
+  await closed(response, SOCKET_CLOSE_WAIT_MS);
+  const late = lateErrors.get(response);
+  if (late) throw transferInterrupted(`${request.url}: the origin sent more than its Content-Length of ${length} bytes (${late.message})`, late);
   const received = counter.bytes - offset;
   if (!response.complete || (length !== undefined && received !== length)) {
     throw transferInterrupted(
@@ -185,15 +193,24 @@ async function open(config: HttpConfig, url: URL, signal: AbortSignal | undefine
   const headers: Record<string, string> = { 'user-agent': 'imageproxy', 'accept-encoding': 'identity' };
   if (range) Object.assign(headers, { range: `bytes=${range.offset}-`, 'if-range': range.validator });
   const response = await new Promise<IncomingMessage>((resolve, reject) => {
-    // Own connection (no keep-alive pool): the idle timer then belongs to this transfer alone.
+    // Own connection (no keep-alive pool): the idle timer and the socket's end belong to this transfer alone.
     const req = client.get(url, { signal, headers, agent: false }, resolve);
     const connectTimer = setTimeout(
       () => req.destroy(transferInterrupted(`${url.href}: no answer within ${config.connectTimeoutMs} ms`)),
       config.connectTimeoutMs,
     );
-    req.on('response', () => clearTimeout(connectTimer));
+    let answered: IncomingMessage | undefined;
+    req.on('response', (res: IncomingMessage) => {
+      clearTimeout(connectTimer);
+      answered = res;
+    });
     req.on('error', (err) => {
       clearTimeout(connectTimer);
+      if (answered) {
+        // After the headers: bytes past Content-Length, or a broken connection mid-body.
+        lateErrors.set(answered, err);
+        answered.destroy(err);
+      }
       reject(isApplicationFailure(err) || signal?.aborted ? err : transferInterrupted(`${url.href}: ${err.message}`, err));
     });
   });
@@ -210,6 +227,26 @@ async function open(config: HttpConfig, url: URL, signal: AbortSignal | undefine
   }
   if (verdict === 'reject') throw originRejected(what);
   throw transferInterrupted(what);
+}
+
+/** Errors of a request that came after its response started (see `open`). */
+const lateErrors = new WeakMap<IncomingMessage, Error>();
+
+/** How long to wait, after the body, for the origin to close the connection. */
+const SOCKET_CLOSE_WAIT_MS = 2000;
+
+async function closed(response: IncomingMessage, ms: number): Promise<void> {
+  const socket = response.socket;
+  if (!socket || socket.closed) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    socket.once('close', done);
+    function done(): void {
+      clearTimeout(timer);
+      socket.off('close', done);
+      resolve();
+    }
+  });
 }
 
 function isApplicationFailure(err: unknown): boolean {
