@@ -12,6 +12,8 @@ import { startDevEnvironment, startWorkers } from '../workers/dev-environment.js
 import { ImageProxyClient, type ImageStatus } from './image-proxy-client.js';
 import { startFrontFromConfig } from './http-front/front-from-config.js';
 import type { DistributeImageResult } from '../common/distribute-contract.js';
+import type { RegisterImageInput, RegisterImageResult } from '../common/register-contract.js';
+import { progressLine } from './progress-line.js';
 import { serveDirectory, sha1Hex, writeSampleImage } from './demo/sample-image.js';
 
 interface CommonOptions {
@@ -172,7 +174,7 @@ program
     const client = await connectClient();
     try {
       if (sites.length === 1 && !opts.allSites && !opts.prefetch) {
-        const result = await client.registerImage({ url: opts.url, guid: opts.guid, site: sites[0]! });
+        const result = await registerShowingProgress(client, { url: opts.url, guid: opts.guid, site: sites[0]! });
         if (opts.json) console.log(JSON.stringify({ guid: result.guid, site: result.site, ids: result.ids }));
         else {
           console.log(`${result.guid} at ${result.site}${result.alreadyRegistered ? ' (already registered)' : ''}:`);
@@ -312,6 +314,41 @@ function formatDistribution(r: DistributeImageResult): string {
     }
   }
   return lines.join('\n');
+}
+
+/**
+ * Register and wait, showing progress on stderr (stdout stays for the answer): a bar redrawn in
+ * place on a terminal, otherwise a plain line when the stage changes and every 10 s while downloading.
+ */
+async function registerShowingProgress(client: ImageProxyClient, request: RegisterImageInput): Promise<RegisterImageResult> {
+  const tty = process.stderr.isTTY === true;
+  let lastLine = '';
+  let lastPrinted = 0;
+  let stop = false;
+  const poll = async (): Promise<void> => {
+    while (!stop) {
+      const status = await client.getStatus(request.guid, request.site).catch(() => undefined);
+      if (stop) return;
+      if (status?.progress) {
+        const line = progressLine(status.progress, { bar: tty });
+        if (tty) process.stderr.write(`\r\x1b[2K${line}`);
+        else if (line.split(' ')[0] !== lastLine.split(' ')[0] || Date.now() - lastPrinted >= 10_000) {
+          process.stderr.write(`${line}\n`);
+          lastPrinted = Date.now();
+        }
+        lastLine = line;
+      }
+      await new Promise((r) => setTimeout(r, tty ? 500 : 1000));
+    }
+  };
+  const polling = poll();
+  try {
+    return await client.registerImage(request);
+  } finally {
+    stop = true;
+    await polling;
+    if (tty && lastLine) process.stderr.write('\r\x1b[2K');
+  }
 }
 
 function formatStatus(s: ImageStatus): string {
