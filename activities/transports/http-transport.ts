@@ -42,6 +42,12 @@ export function hostAllowed(host: string, allowed: readonly string[] | undefined
   });
 }
 
+/**
+ * Bytes the file stream may buffer: with room for many 64 KiB socket chunks, Node's fs stream
+ * writes them with one writev while the next arrive, instead of one thread-pool write per chunk.
+ */
+const WRITE_BUFFER_BYTES = 8 << 20;
+
 /** What the state file next to a partial download holds. */
 interface HttpResumeState {
   url: string;
@@ -151,7 +157,7 @@ async function transfer(
     response.destroy(transferInterrupted(`${request.url}: no data for ${config.idleTimeoutMs} ms after ${counter.bytes} bytes`)),
   );
   try {
-    await pipeline(response, counter, createWriteStream(request.destPath, { flags: offset > 0 ? 'a' : 'w' }), {
+    await pipeline(response, counter, createWriteStream(request.destPath, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_BUFFER_BYTES }), {
       signal: request.signal,
     });
   } catch (err) {
@@ -263,7 +269,7 @@ class HashingCounter extends Transform {
     private readonly url: string,
     private readonly onBytes: (bytes: number) => void,
   ) {
-    super();
+    super({ highWaterMark: WRITE_BUFFER_BYTES });
     this.bytes = start;
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
