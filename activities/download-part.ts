@@ -67,6 +67,10 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
       const cached = await Promise.race([transfer.done, ctx.cancelled]);
       deps.logger.info({ guid, type: part.type, size: cached.size }, 'part ready');
       return { ...part, ...cached };
+    } catch (err) {
+      // The last waiter cancelled: answer only once the transfer has stopped and cleaned up.
+      if (transfer.abort.signal.aborted) await transfer.done.catch(() => undefined);
+      throw err;
     } finally {
       clearInterval(timer);
       ctx.cancellationSignal.removeEventListener('abort', onCancel);
@@ -95,9 +99,9 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
         onProgress: (p) => (shared.latest = p),
       });
     } catch (err) {
-      // A refused URL will not change, and a cancelled run will not come back for the bytes;
-      // a broken transfer keeps its partial file for the retry to resume.
-      if ((err instanceof ApplicationFailure && err.nonRetryable) || ctx.cancellationSignal.aborted) {
+      // A refused URL will not change, and a cancelled download (its registration failed or was
+      // cancelled) will not be retried; a broken transfer keeps its partial file for the retry.
+      if ((err instanceof ApplicationFailure && err.nonRetryable) || shared.abort.signal.aborted) {
         await deps.cache.discardPartial(part.hash);
       }
       throw err;

@@ -172,6 +172,7 @@ async function transfer(
   // The origin closes the connection after the body (we asked for `Connection: close`); anything it
   // sends before that is more than the Content-Length it announced.
   await closed(response, SOCKET_CLOSE_WAIT_MS);
+  response.socket?.destroy();
   const late = lateErrors.get(response);
   if (late) throw transferInterrupted(`${request.url}: the origin sent more than its Content-Length of ${length} bytes (${late.message})`, late);
   const received = counter.bytes - offset;
