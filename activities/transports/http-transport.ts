@@ -46,7 +46,7 @@ export function hostAllowed(host: string, allowed: readonly string[] | undefined
  * Bytes the file stream may buffer: with room for many 64 KiB socket chunks, Node's fs stream
  * writes them with one writev while the next arrive, instead of one thread-pool write per chunk.
  */
-const WRITE_BUFFER_BYTES = 8 << 20;
+const WRITE_BUFFER_BYTES = 1 << 20;
 
 /** What the state file next to a partial download holds. */
 interface HttpResumeState {
