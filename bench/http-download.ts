@@ -1,6 +1,7 @@
 /**
  * bench/http: serve a large file from a local origin (python3 -m http.server, another process),
- * then alternate (a) `curl -s URL | sha1sum` and (b) our download path (bench/http-download-once.ts,
+ * then alternate (a) `curl -s URL | sha1sum`, (a') `curl -s URL | tee FILE | sha1sum` (which also
+ * writes the file, as we do) and (b) our download path (bench/http-download-once.ts,
  * its own process), several rounds. Prints each round, the medians, the ratio curl/ours (above 1:
  * we are faster) and our peak RSS.
  *   npm run bench:http            # 2 GiB, 5 rounds
@@ -57,6 +58,7 @@ try {
   console.log(`bench/http: ${sizeMiB} MiB from python3 -m http.server on loopback, ${rounds} rounds, alternating`);
 
   const curlMs: number[] = [];
+  const teeMs: number[] = [];
   const oursMs: number[] = [];
   let peakRssKiB = 0;
   for (let round = 1; round <= rounds; round++) {
@@ -64,6 +66,13 @@ try {
     const out = execFileSync('bash', ['-c', `set -o pipefail; curl -s ${url} | sha1sum`], { encoding: 'utf8' });
     const curl = performance.now() - t0;
     if (!out.startsWith(sha1)) throw new Error(`curl | sha1sum gave ${out.trim()}, expected ${sha1}`);
+
+    // Extra baseline doing our work (hash and write the file): curl | tee FILE | sha1sum.
+    const t2 = performance.now();
+    const teeOut = execFileSync('bash', ['-c', `set -o pipefail; curl -s ${url} | tee ${join(dir, 'tee.out')} | sha1sum`], { encoding: 'utf8' });
+    const tee = performance.now() - t2;
+    if (!teeOut.startsWith(sha1)) throw new Error(`curl | tee | sha1sum gave ${teeOut.trim()}`);
+    await rm(join(dir, 'tee.out'), { force: true });
 
     const cacheDir = join(dir, 'cache');
     const t1 = performance.now();
@@ -73,10 +82,11 @@ try {
     await rm(cacheDir, { recursive: true, force: true });
 
     curlMs.push(curl);
+    teeMs.push(tee);
     oursMs.push(ours.ms);
     peakRssKiB = Math.max(peakRssKiB, ours.maxRssKiB);
     console.log(
-      `round ${round}: curl|sha1sum ${(curl / 1000).toFixed(2)} s; ours ${(ours.ms / 1000).toFixed(2)} s ` +
+      `round ${round}: curl|sha1sum ${(curl / 1000).toFixed(2)} s; curl|tee file|sha1sum ${(tee / 1000).toFixed(2)} s; ours ${(ours.ms / 1000).toFixed(2)} s ` +
         `(process wall ${(wall / 1000).toFixed(2)} s incl. tsx start), peak RSS ${(ours.maxRssKiB / 1024).toFixed(0)} MiB`,
     );
   }
@@ -85,7 +95,10 @@ try {
   const mibps = (ms: number): string => ((sizeMiB / ms) * 1000).toFixed(0);
   console.log(`median curl|sha1sum: ${(mc / 1000).toFixed(2)} s (${mibps(mc)} MiB/s)`);
   console.log(`median ours:         ${(mo / 1000).toFixed(2)} s (${mibps(mo)} MiB/s)`);
+  const mt = median(teeMs);
+  console.log(`median curl|tee|sha1sum (also writes the file): ${(mt / 1000).toFixed(2)} s (${mibps(mt)} MiB/s)`);
   console.log(`ratio curl/ours:     ${(mc / mo).toFixed(2)} (above 1: ours is faster)`);
+  console.log(`ratio curl|tee/ours: ${(mt / mo).toFixed(2)} (same work as ours: hash and write)`);
   console.log(`our peak RSS:        ${(peakRssKiB / 1024).toFixed(0)} MiB`);
 } finally {
   origin.kill();
