@@ -174,13 +174,18 @@ describe('HTTP transport', () => {
   });
 
   it('gives up on a body that stalls (idle timeout), keeping what arrived', async () => {
-    const data = pseudoRandomBytes(SIZE, 9);
-    const { path, request } = serve(data);
-    origin.injectFaults(path, { kind: 'slow', bytesPerSecond: 20_000 }); // one 64 KiB step, then seconds of silence
-    const err = await failureOf(transport.fetchToFile(request));
+    const server = await rawServer((socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nETag: "stall"\r\n\r\n${'x'.repeat(1000)}`); // then silence
+    });
+    const destPath = join(dir, 'stalled');
+    const err = await failureOf(
+      transport.fetchToFile({ url: server.url, destPath, hashAlgorithm: 'sha1', resume: { statePath: `${destPath}.resume` } }),
+    );
+    server.close();
     expect(err.type).toBe('TransferInterrupted');
-    expect(err.message).toMatch(/no data for 1000 ms after 65536 bytes/);
-    expect((await stat(request.destPath)).size).toBe(65536);
+    expect(err.message).toMatch(/no data for 1000 ms after 1000 bytes/);
+    expect((await stat(destPath)).size).toBe(1000);
+    expect(JSON.parse(await readFile(`${destPath}.resume`, 'utf8'))).toEqual({ url: server.url, validator: '"stall"' });
   });
 
   it('follows redirects up to the limit, checks every hop against the allowlist', async () => {
