@@ -96,18 +96,22 @@ async function resumePoint(request: FetchRequest): Promise<RangeAsk | undefined>
     () => 0,
   );
   if (size === 0) return undefined;
-  const saved = await readFile(request.resume!.statePath, 'utf8').then(
-    (text) => JSON.parse(text) as HttpResumeState,
-    () => undefined,
-  );
-  let validator = saved?.url === request.url ? saved.validator : undefined;
-  const token = request.resume!.lastProgress?.resumeToken;
-  if (!validator && token) {
-    const fromBeat = JSON.parse(token) as Partial<HttpResumeState>;
-    if (fromBeat.url === request.url && typeof fromBeat.validator === 'string') validator = fromBeat.validator;
-  }
+  const saved = parseState(await readFile(request.resume!.statePath, 'utf8').catch(() => undefined));
+  const fromBeat = parseState(request.resume!.lastProgress?.resumeToken);
+  const validator = [saved, fromBeat].find((s) => s?.url === request.url)?.validator;
   // Without a validator a changed file could not be told apart: start over rather than stitch.
   return validator ? { offset: size, validator } : undefined;
+}
+
+/** A resume state (file or heartbeat token), or undefined when absent or not one of ours. */
+function parseState(text: string | undefined): HttpResumeState | undefined {
+  if (!text) return undefined;
+  try {
+    const v = JSON.parse(text) as Partial<HttpResumeState>;
+    return typeof v.url === 'string' && typeof v.validator === 'string' ? { url: v.url, validator: v.validator } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function hashPrefix(request: FetchRequest, bytes: number): Promise<Hash> {
