@@ -174,7 +174,7 @@ program
     const client = await connectClient();
     try {
       if (sites.length === 1 && !opts.allSites && !opts.prefetch) {
-        const result = await registerShowingProgress(client, { url: opts.url, guid: opts.guid, site: sites[0]! });
+        const result = await registerShowingProgress(client, { url: opts.url, guid: opts.guid, site: sites[0]! }, { plainLines: !opts.json });
         if (opts.json) console.log(JSON.stringify({ guid: result.guid, site: result.site, ids: result.ids }));
         else {
           console.log(`${result.guid} at ${result.site}${result.alreadyRegistered ? ' (already registered)' : ''}:`);
@@ -318,10 +318,16 @@ function formatDistribution(r: DistributeImageResult): string {
 
 /**
  * Register and wait, showing progress on stderr (stdout stays for the answer): a bar redrawn in
- * place on a terminal, otherwise a plain line when the stage changes and every 10 s while downloading.
+ * place on a terminal, otherwise (unless `plainLines` is off, as with --json for scripts) a plain
+ * line when the stage changes and every 10 s while downloading.
  */
-async function registerShowingProgress(client: ImageProxyClient, request: RegisterImageInput): Promise<RegisterImageResult> {
+async function registerShowingProgress(
+  client: ImageProxyClient,
+  request: RegisterImageInput,
+  opts: { plainLines: boolean },
+): Promise<RegisterImageResult> {
   const tty = process.stderr.isTTY === true;
+  if (!tty && !opts.plainLines) return client.registerImage(request);
   let lastLine = '';
   let lastPrinted = 0;
   let stop = false;
