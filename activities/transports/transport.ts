@@ -7,6 +7,10 @@ import type { ContentHash } from '../../common/image-types.js';
 export interface TransferProgress {
   bytesDone: number;
   bytesTotal?: number;
+  /** Pieces verified of the total (BitTorrent). */
+  pieces?: { verified: number; total: number };
+  /** Peers connected now (BitTorrent). */
+  peers?: number;
 }
 
 export interface FetchRequest {
