@@ -4,12 +4,19 @@
  * mktorrent to make torrents, aria2c as seeder and as a fresh leecher.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseMetainfo } from '../../activities/transports/bittorrent/webtorrent-client.js';
-import { newTestDir } from './image-proxy-world.js';
+
+/** A new directory under .test-tmp (no vitest import here: bench/ uses these peers too). */
+async function newTestDir(name: string): Promise<string> {
+  const dir = resolve('.test-tmp', `${name}-${randomBytes(4).toString('hex')}`);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
 
 export async function freePort(): Promise<number> {
   const server = createServer();
