@@ -161,6 +161,26 @@ describe('BitTorrent transport (webtorrent) with aria2c, mktorrent and opentrack
     expect(await sha1(result.ids.FILESYSTEM!)).toBe(a.sha1);
   });
 
+  it('cancelling the workflow stops the torrent and deletes its data', async () => {
+    const fs = await partFile('cancel.img', 8 << 20);
+    const probe = await torrentOf(fs.path);
+    const tracker = await tracked([probe.infoHash]);
+    const torrent = await torrentOf(fs.path, tracker.announceUrl);
+    // 128 KiB/s: the download would take a minute.
+    const seeder = await startAria2Seeder({ torrents: [torrent], dir: fs.dir, tracker, uploadLimit: 128 << 10 });
+    cleanups.push(() => seeder.stop());
+    const image = await publish(fs, await origin.addFile(`/${uniqueName('cancel')}/cancel.img.torrent`, torrent.path));
+
+    const handle = await world.client.start({ url: image.url, guid: image.guid, site });
+    const torrentDir = join(world.dataDir, 'bittorrent', torrent.infoHash);
+    await expect.poll(() => readdir(torrentDir).then((f) => f.length, () => 0), { timeout: 30_000 }).toBeGreaterThan(0);
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow(/cancel/i);
+    // The activity hears of the cancellation with its next heartbeat sent to the server.
+    await expect.poll(() => readdir(torrentDir).then(() => 'present', () => 'gone'), { timeout: 40_000, interval: 500 }).toBe('gone');
+    expect(await readdir(join(cacheDirOf(world), '.partial'))).toEqual([]);
+  });
+
   it('a .torrent URL that serves something else is a non-retried BadTorrent error', async () => {
     const fs = await partFile('junk.img', 64 << 10);
     const url = origin.addBuffer(`/${uniqueName('junk')}/junk.torrent`, 'this is not bencode');

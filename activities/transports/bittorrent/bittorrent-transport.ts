@@ -82,6 +82,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
   const log = logger.child({ infoHash: description.infoHash, url: request.url });
 
   const stall = new StallWatch(config.stallTimeoutMs, request.signal);
+  const release = options.torrents.use(description.infoHash);
   let ticker: NodeJS.Timeout | undefined;
   try {
     await torrent.whenMetadata(stall.signal);
@@ -89,7 +90,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     await torrent.whenReady(stall.signal);
     const atStart = torrent.stats();
     log.info(
-      { pieces: atStart.pieceCount, piecesOnDisk: atStart.piecesVerified, bytes: torrent.files()[index]!.length },
+      { pieces: atStart.pieceCount, piecesOnDisk: atStart.piecesVerified, pieceLength: atStart.pieceLength, bytes: torrent.files()[index]!.length },
       atStart.piecesVerified > 0 ? 'torrent resumed: pieces on disk verified' : 'torrent started',
     );
     torrent.selectOnly(index);
@@ -124,35 +125,50 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
       // Keeps the heartbeat going while a large file is read back.
       onBytes: () => request.onProgress?.({ bytesDone: length, bytesTotal: length }),
     });
+    release();
     options.torrents.seedAfterDownload(torrent, dir, config.seeding);
     return result;
   } catch (err) {
+    // Another download of the same torrent in this process still needs it: leave it be.
+    const last = release();
+    const stopTorrent = async (deleteData: boolean): Promise<void> => {
+      if (!last) return;
+      await torrent!.close({ deleteData });
+      if (deleteData) await rm(dir, { recursive: true, force: true });
+    };
     if (err instanceof ApplicationFailure) {
-      if (err.nonRetryable) await torrent.close({ deleteData: true });
+      await stopTorrent(err.nonRetryable === true);
       throw err;
     }
     if (stall.stalled) {
+      const stats = torrent.stats();
       // Keep what was verified: the retry re-adds the torrent and re-checks it.
-      await torrent.close({ deleteData: false });
+      await stopTorrent(false);
       throw transferInterrupted(
-        `${request.url}: no new piece for ${config.stallTimeoutMs} ms (${torrent.stats().piecesVerified} pieces verified, ${torrent.stats().peers} peers)`,
+        `${request.url}: no new piece for ${config.stallTimeoutMs} ms (${stats.piecesVerified} of ${stats.pieceCount} pieces verified, ${stats.peers} peers)`,
       );
     }
     if (request.signal?.aborted) {
-      // Cancelled by the workflow: nothing of it is wanted. Anything else (worker shutdown, a lost
-      // heartbeat): the pieces stay for the retry.
-      const cancelled = request.signal.reason instanceof CancelledFailure && request.signal.reason.message === 'CANCELLED';
-      await torrent.close({ deleteData: cancelled });
-      if (cancelled) await rm(dir, { recursive: true, force: true });
+      const reason: unknown = request.signal.reason;
+      const unwanted = reason instanceof CancelledFailure && UNWANTED.has(reason.message);
+      log.info({ reason: reason instanceof Error ? reason.message : String(reason), deleteData: unwanted && last }, 'torrent stopped');
+      await stopTorrent(unwanted);
       throw err;
     }
-    await torrent.close({ deleteData: false });
+    await stopTorrent(false);
     throw transferInterrupted(`${request.url}: ${(err as Error).message}`, err as Error);
   } finally {
     if (ticker) clearInterval(ticker);
     stall.dispose();
   }
 }
+
+/**
+ * Activity cancellation reasons after which nobody will resume this download: the workflow
+ * cancelled it (CANCELLED), or the server no longer knows the attempt (NOT_FOUND: the workflow was
+ * cancelled or closed without waiting for the activity). Worker shutdown and timeouts keep the data.
+ */
+const UNWANTED = new Set(['CANCELLED', 'NOT_FOUND']);
 
 /** Parse the magnet link, or fetch the .torrent file over HTTP and parse it. */
 async function describeSource(options: BittorrentTransportOptions, source: TorrentSource, request: FetchRequest): Promise<TorrentDescription> {

@@ -25,6 +25,8 @@ interface Seeding {
 export class SharedTorrentClient {
   private starting: Promise<TorrentClient> | undefined;
   private readonly seeding = new Map<string, Seeding>();
+  /** Downloads running per info hash. */
+  private readonly users = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -51,6 +53,24 @@ export class SharedTorrentClient {
     this.seeding.set(torrent.infoHash, { torrent, dir, finishedAt: Date.now(), length: torrent.stats().length, policy });
     this.timer ??= setInterval(() => void this.checkSeeding(), SEEDING_CHECK_MS);
     void this.checkSeeding();
+  }
+
+  /**
+   * Count a download of `infoHash` as running; the returned function ends it and says whether it
+   * was the last one (only the last may stop the torrent).
+   */
+  use(infoHash: string): () => boolean {
+    this.users.set(infoHash, (this.users.get(infoHash) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (!done) {
+        done = true;
+        const left = (this.users.get(infoHash) ?? 1) - 1;
+        if (left > 0) this.users.set(infoHash, left);
+        else this.users.delete(infoHash);
+      }
+      return !this.users.has(infoHash);
+    };
   }
 
   /** Whether a torrent is being kept for seeding (a new download of it may reuse it). */
