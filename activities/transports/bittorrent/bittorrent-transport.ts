@@ -84,9 +84,26 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
   const stall = new StallWatch(config.stallTimeoutMs, request.signal);
   const release = options.torrents.use(description.infoHash);
   let ticker: NodeJS.Timeout | undefined;
+  let index: number | undefined;
+  // Report (and so heartbeat) from the start: fetching a magnet's metadata from peers, or
+  // re-verifying a large file on disk, can take longer than the heartbeat timeout.
+  const report = (): void => {
+    if (torrent!.closed) return;
+    const stats = torrent!.stats();
+    stall.progress(stats.piecesVerified);
+    const file = index !== undefined ? torrent!.files()[index] : undefined;
+    const progress: TransferProgress = {
+      bytesDone: file?.downloaded ?? 0,
+      ...(file ? { bytesTotal: file.length } : {}),
+      pieces: { verified: stats.piecesVerified, total: stats.pieceCount },
+      peers: stats.peers,
+    };
+    request.onProgress?.(progress);
+  };
   try {
+    ticker = setInterval(report, PROGRESS_EVERY_MS);
     await torrent.whenMetadata(stall.signal);
-    const index = chooseFile(torrent.files(), torrent.name, source.file, request);
+    index = chooseFile(torrent.files(), torrent.name, source.file, request);
     await torrent.whenReady(stall.signal);
     const atStart = torrent.stats();
     log.info(
@@ -94,21 +111,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
       atStart.piecesVerified > 0 ? 'torrent resumed: pieces on disk verified' : 'torrent started',
     );
     torrent.selectOnly(index);
-
-    const report = (): void => {
-      const file = torrent!.files()[index]!;
-      const stats = torrent!.stats();
-      stall.progress(stats.piecesVerified);
-      const progress: TransferProgress = {
-        bytesDone: file.downloaded,
-        bytesTotal: file.length,
-        pieces: { verified: stats.piecesVerified, total: stats.pieceCount },
-        peers: stats.peers,
-      };
-      request.onProgress?.(progress);
-    };
     report();
-    ticker = setInterval(report, PROGRESS_EVERY_MS);
     await torrent.whenFileDone(index, stall.signal);
     clearInterval(ticker);
     ticker = undefined;
