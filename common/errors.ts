@@ -22,6 +22,8 @@ export const ErrorType = {
   SiteRejected: 'SiteRejected',
   /** The worker's configuration does not allow this (unknown site, missing option). Never retried. */
   Misconfigured: 'Misconfigured',
+  /** A .torrent file or magnet link that is malformed, or a multi-file torrent whose URL names no file of it. Never retried. */
+  BadTorrent: 'BadTorrent',
   /** A transfer ended early or failed on the network. Retried, resumed. */
   TransferInterrupted: 'TransferInterrupted',
   /** The site could not be reached or answered an error that may pass. Retried. */
@@ -40,4 +42,5 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorType.BadArchive,
   ErrorType.SiteRejected,
   ErrorType.Misconfigured,
+  ErrorType.BadTorrent,
 ];

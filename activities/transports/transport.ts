@@ -13,6 +13,10 @@ export interface TransferProgress {
    * origin sent). The download activity heartbeats it and hands it back in `resume.lastProgress`.
    */
   resumeToken?: string;
+  /** Pieces verified of the total (BitTorrent). */
+  pieces?: { verified: number; total: number };
+  /** Peers connected now (BitTorrent). */
+  peers?: number;
 }
 
 /** How a transfer may continue what an earlier attempt left in `destPath`. */

@@ -38,9 +38,18 @@ export async function newTestDir(name: string): Promise<string> {
  * Start an ImageProxy for `sites` (raw config values, validated like a config file). Workers for
  * every site start unless `startWorkers: false`.
  */
-export async function startWorld(opts: { sites: Record<string, unknown>; http?: unknown; startWorkers?: boolean }): Promise<World> {
+export async function startWorld(opts: {
+  sites: Record<string, unknown>;
+  http?: unknown;
+  bittorrent?: unknown;
+  startWorkers?: boolean;
+}): Promise<World> {
   const dataDir = await newTestDir('world');
-  const config = ConfigSchema.parse({ sites: opts.sites, ...(opts.http ? { http: opts.http } : {}) });
+  const config = ConfigSchema.parse({
+    sites: opts.sites,
+    ...(opts.http ? { http: opts.http } : {}),
+    ...(opts.bittorrent ? { bittorrent: opts.bittorrent } : {}),
+  });
   const address = inject('temporalAddress');
   const workflowBundle = { code: await readFile(inject('workflowBundlePath'), 'utf8') };
   const logger = createLogger(process.env.IMAGEPROXY_LOG_LEVEL ?? 'warn');

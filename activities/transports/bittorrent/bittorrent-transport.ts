@@ -1,0 +1,276 @@
+/**
+ * BitTorrent transport: `.torrent` URLs (the metainfo fetched over HTTP) and `magnet:` links.
+ * The torrent downloads into `<data>/bittorrent/<info hash>/` in the worker's shared client; when
+ * the chosen file is complete it is hard-linked to the destination and hashed by one sequential
+ * read (pieces arrive out of order, so the image hash cannot be computed as they arrive), and the
+ * torrent stays to seed other sites. A retry after a crash re-adds the torrent on the same
+ * directory, where webtorrent re-verifies the pieces already there instead of fetching them again.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { Logger } from 'pino';
+import { ErrorType } from '../../../common/errors.js';
+import type { BittorrentConfig, HttpConfig } from '../../../config/config-schema.js';
+import { hashFile } from '../hash-file.js';
+import { originRejected, transferInterrupted } from '../transfer-errors.js';
+import type { FetchRequest, FetchResult, TransferProgress, Transport } from '../transport.js';
+import { allowedSources } from './allowed-sources.js';
+import { pickTorrentFile, TorrentFileChoiceError } from './pick-torrent-file.js';
+import type { SharedTorrentClient } from './shared-torrent-client.js';
+import { isTorrentUrl, parseTorrentUrl, TorrentUrlError, type TorrentSource } from './torrent-url.js';
+import { parseMagnet, parseMetainfo, type Torrent, type TorrentDescription } from './webtorrent-client.js';
+
+/** Progress is reported this often while a torrent downloads. */
+const PROGRESS_EVERY_MS = 1000;
+
+export interface BittorrentTransportOptions {
+  config: BittorrentConfig;
+  /** The HTTP settings: web seeds obey `allowedHosts` like any HTTP origin. */
+  httpConfig: HttpConfig;
+  /** Fetches `.torrent` files. */
+  http: Transport;
+  /** The worker process's client. */
+  torrents: SharedTorrentClient;
+  /** Torrents download into `<dir>/<info hash>/`. Same file system as the cache (files are hard-linked). */
+  dir: string;
+  /** Scratch space for fetched `.torrent` files. */
+  tmpDir: string;
+  logger: Logger;
+}
+
+export function createBittorrentTransport(options: BittorrentTransportOptions): Transport {
+  return {
+    name: 'bittorrent',
+    handles: isTorrentUrl,
+    fetchToFile: (request) => fetchTorrent(options, request),
+  };
+}
+
+function badTorrent(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: ErrorType.BadTorrent, message, nonRetryable: true });
+}
+
+async function fetchTorrent(options: BittorrentTransportOptions, request: FetchRequest): Promise<FetchResult> {
+  const { config, logger } = options;
+  let source: TorrentSource;
+  try {
+    source = parseTorrentUrl(request.url);
+  } catch (err) {
+    if (err instanceof TorrentUrlError) throw badTorrent(err.message);
+    throw err;
+  }
+  const found = await describeSource(options, source, request);
+  const sources = allowedSources(found.announce, found.urlList, {
+    trackers: config.allowedTrackers,
+    extraTrackers: config.extraTrackers,
+    webSeeds: options.httpConfig.allowedHosts,
+  });
+  if (sources.dropped.length > 0) logger.info({ url: request.url, dropped: sources.dropped }, 'torrent sources not used');
+  const description: TorrentDescription = { ...found, announce: sources.announce, urlList: sources.urlList };
+  const name = description.name ?? description.infoHash;
+  if (description.hasMetadata) chooseFile(description.files, name, source.file, request); // fail before any peer is contacted
+
+  const client = await options.torrents.client();
+  const dir = join(options.dir, description.infoHash);
+  let torrent = client.find(description.infoHash);
+  if (!torrent) {
+    await mkdir(dir, { recursive: true });
+    torrent = client.add(description, dir);
+  }
+  const log = logger.child({ infoHash: description.infoHash, url: request.url });
+
+  const stall = new StallWatch(config.stallTimeoutMs, request.signal);
+  const release = options.torrents.use(description.infoHash);
+  let ticker: NodeJS.Timeout | undefined;
+  let index: number | undefined;
+  // Report (and so heartbeat) from the start: fetching a magnet's metadata from peers, or
+  // re-verifying a large file on disk, can take longer than the heartbeat timeout.
+  const report = (): void => {
+    if (torrent!.closed) return;
+    const stats = torrent!.stats();
+    stall.progress(stats.piecesVerified);
+    const file = index !== undefined ? torrent!.files()[index] : undefined;
+    const progress: TransferProgress = {
+      bytesDone: file?.downloaded ?? 0,
+      ...(file ? { bytesTotal: file.length } : {}),
+      pieces: { verified: stats.piecesVerified, total: stats.pieceCount },
+      peers: stats.peers,
+    };
+    request.onProgress?.(progress);
+  };
+  try {
+    ticker = setInterval(report, PROGRESS_EVERY_MS);
+    await torrent.whenMetadata(stall.signal);
+    index = chooseFile(torrent.files(), torrent.name, source.file, request);
+    await torrent.whenReady(stall.signal);
+    const atStart = torrent.stats();
+    log.info(
+      { pieces: atStart.pieceCount, piecesOnDisk: atStart.piecesVerified, pieceLength: atStart.pieceLength, bytes: torrent.files()[index]!.length },
+      atStart.piecesVerified > 0 ? 'torrent resumed: pieces on disk verified' : 'torrent started',
+    );
+    torrent.selectOnly(index);
+    report();
+    await torrent.whenFileDone(index, stall.signal);
+    clearInterval(ticker);
+    ticker = undefined;
+
+    const done = torrent.stats();
+    log.info(
+      { piecesOnDisk: atStart.piecesVerified, pieces: done.pieceCount, bytesReceived: done.received - atStart.received, peers: done.peers },
+      'torrent complete',
+    );
+    await linkOrCopy(torrent.filePath(index), request.destPath);
+    const length = torrent.files()[index]!.length;
+    const result = await hashFile(request.destPath, request.hashAlgorithm, {
+      ...(request.signal ? { signal: request.signal } : {}),
+      // Keeps the heartbeat going while a large file is read back.
+      onBytes: () => request.onProgress?.({ bytesDone: length, bytesTotal: length }),
+    });
+    release();
+    options.torrents.seedAfterDownload(torrent, dir, config.seeding);
+    return result;
+  } catch (err) {
+    // Another download of the same torrent in this process still needs it: leave it be.
+    const last = release();
+    const stopTorrent = async (deleteData: boolean): Promise<void> => {
+      if (!last) return;
+      await torrent!.close({ deleteData });
+      if (deleteData) await rm(dir, { recursive: true, force: true });
+    };
+    if (err instanceof ApplicationFailure) {
+      await stopTorrent(err.nonRetryable === true);
+      throw err;
+    }
+    if (stall.stalled) {
+      const stats = torrent.stats();
+      // Keep what was verified: the retry re-adds the torrent and re-checks it.
+      await stopTorrent(false);
+      throw transferInterrupted(
+        `${request.url}: no new piece for ${config.stallTimeoutMs} ms (${stats.piecesVerified} of ${stats.pieceCount} pieces verified, ${stats.peers} peers)`,
+      );
+    }
+    if (request.signal?.aborted) {
+      const reason: unknown = request.signal.reason;
+      const unwanted = reason instanceof CancelledFailure && UNWANTED.has(reason.message);
+      log.info({ reason: reason instanceof Error ? reason.message : String(reason), deleteData: unwanted && last }, 'torrent stopped');
+      await stopTorrent(unwanted);
+      throw err;
+    }
+    await stopTorrent(false);
+    throw transferInterrupted(`${request.url}: ${(err as Error).message}`, err as Error);
+  } finally {
+    if (ticker) clearInterval(ticker);
+    stall.dispose();
+  }
+}
+
+/**
+ * Activity cancellation reasons after which nobody will resume this download: the workflow
+ * cancelled it (CANCELLED), or the server no longer knows the attempt (NOT_FOUND: the workflow was
+ * cancelled or closed without waiting for the activity). Worker shutdown and timeouts keep the data.
+ */
+const UNWANTED = new Set(['CANCELLED', 'NOT_FOUND']);
+
+/** Parse the magnet link, or fetch the .torrent file over HTTP and parse it. */
+async function describeSource(options: BittorrentTransportOptions, source: TorrentSource, request: FetchRequest): Promise<TorrentDescription> {
+  if (source.kind === 'magnet') {
+    try {
+      return await parseMagnet(source.magnet);
+    } catch (err) {
+      throw badTorrent(`${request.url}: not a magnet link webtorrent can use: ${(err as Error).message}`);
+    }
+  }
+  const tmp = join(options.tmpDir, `metainfo-${randomBytes(6).toString('hex')}.torrent`);
+  try {
+    await options.http.fetchToFile({
+      url: source.metainfoUrl,
+      destPath: tmp,
+      hashAlgorithm: 'sha1',
+      maxBytes: options.config.maxTorrentFileBytes,
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    const data = await readFile(tmp);
+    try {
+      const description = await parseMetainfo(data);
+      if (!description.hasMetadata) throw new Error('no info dictionary');
+      return description;
+    } catch (err) {
+      throw badTorrent(`${source.metainfoUrl}: not a valid .torrent file (${data.length} bytes): ${(err as Error).message}`);
+    }
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+function chooseFile(files: readonly { path: string; length: number }[], name: string, wanted: string | undefined, request: FetchRequest): number {
+  let index: number;
+  try {
+    index = pickTorrentFile(files, name, wanted);
+  } catch (err) {
+    if (err instanceof TorrentFileChoiceError) throw badTorrent(`${request.url}: ${err.message}`);
+    throw err;
+  }
+  const length = files[index]!.length;
+  if (request.maxBytes !== undefined && length > request.maxBytes) {
+    throw originRejected(`${request.url}: ${length} bytes is more than the ${request.maxBytes} allowed`);
+  }
+  return index;
+}
+
+/** Make `dest` the same file as `src` (a hard link, so no copy), or a copy across file systems. */
+async function linkOrCopy(src: string, dest: string): Promise<void> {
+  await rm(dest, { force: true });
+  try {
+    await link(src, dest);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await copyFile(src, dest);
+  }
+}
+
+/**
+ * An AbortSignal that fires when the request's signal does, or when no new piece was verified for
+ * `timeoutMs`.
+ */
+class StallWatch {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private lastPieces = -1;
+  stalled = false;
+  private readonly onOuterAbort = (): void => this.controller.abort(this.outer?.reason);
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly outer: AbortSignal | undefined,
+  ) {
+    if (outer?.aborted) this.onOuterAbort();
+    else outer?.addEventListener('abort', this.onOuterAbort, { once: true });
+    this.arm();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Record the count of verified pieces; any increase restarts the clock. */
+  progress(piecesVerified: number): void {
+    if (piecesVerified === this.lastPieces) return;
+    this.lastPieces = piecesVerified;
+    this.arm();
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.outer?.removeEventListener('abort', this.onOuterAbort);
+  }
+
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.stalled = true;
+      this.controller.abort(new Error('stalled'));
+    }, this.timeoutMs);
+  }
+}
