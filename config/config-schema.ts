@@ -3,6 +3,7 @@
  * `{"sites": {"<name>": {"type": "local" | "eucalyptus" | "xcat", …}}}`. Validated once, at start.
  */
 import { z } from 'zod';
+import { XcatSiteSchema } from '../activities/sites/xcat/xcat-site-options.js';
 
 const siteNameRule = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
@@ -16,7 +17,7 @@ export const LocalSiteSchema = z
 
 // The cloud backends validate their own options when their worker starts (see activities/sites/*).
 export const EucalyptusSiteSchema = z.object({ type: z.literal('eucalyptus') }).passthrough();
-export const XcatSiteSchema = z.object({ type: z.literal('xcat') }).passthrough();
+export { XcatSiteSchema };
 
 export const SiteSchema = z.discriminatedUnion('type', [LocalSiteSchema, EucalyptusSiteSchema, XcatSiteSchema]);
 

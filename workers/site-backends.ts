@@ -1,8 +1,11 @@
 /** Builds the backend of a configured site. Each backend validates its own options here. */
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { SiteConfig } from '../config/config-schema.js';
 import { createLocalSite } from '../activities/sites/local/local-site.js';
 import type { SiteBackend } from '../activities/sites/site-backend.js';
+import { createXcatSite } from '../activities/sites/xcat/xcat-site.js';
+import { parseXcatSiteOptions } from '../activities/sites/xcat/xcat-site-options.js';
 
 export interface BackendContext {
   site: string;
@@ -15,8 +18,15 @@ export async function createSiteBackend(config: SiteConfig, ctx: BackendContext)
   switch (config.type) {
     case 'local':
       return createLocalSite({ site: ctx.site, dir: config.dir ?? join(ctx.dataDir, 'sites', ctx.site) });
+    case 'xcat': {
+      const options = parseXcatSiteOptions(ctx.site, config);
+      const keyPath = resolve(ctx.configDir, options.privateKeyPath);
+      const privateKey = await readFile(keyPath).catch((err: NodeJS.ErrnoException) => {
+        throw new Error(`xcat site ${ctx.site}: cannot read privateKeyPath ${keyPath}: ${err.code ?? err.message}`);
+      });
+      return createXcatSite({ site: ctx.site, config: options, privateKey });
+    }
     case 'eucalyptus':
-    case 'xcat':
       throw new Error(`site ${ctx.site}: the ${config.type} backend is not available in this build`);
   }
 }
