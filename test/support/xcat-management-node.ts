@@ -72,8 +72,8 @@ export class XcatManagementNode {
         'StrictModes no',
         'PrintMotd no',
         'LogLevel VERBOSE',
-        // Logs each file's bytes read/written: how a test sees that an upload resumed.
-        'Subsystem sftp internal-sftp -l INFO',
+        // Logs each file's bytes read/written (sftpLog): how a test sees that an upload resumed.
+        `Subsystem sftp ${join(STANDINS, 'sftp-server-logged')}`,
         `SetEnv XCAT_STANDIN_STATE=${this.stateDir} XCAT_STANDIN_MN=mn`,
         '',
       ].join('\n'),
@@ -114,6 +114,11 @@ export class XcatManagementNode {
       commands: Object.fromEntries(COMMANDS.map((c) => [c, join(STANDINS, c)])),
       ...extra,
     };
+  }
+
+  /** sftp-server's log: `open "PATH" flags …` and `close "PATH" bytes read R written W` per file. */
+  async sftpLog(): Promise<string> {
+    return readFile(join(this.stateDir, 'sftp.log'), 'utf8').catch(() => '');
   }
 
   async argvLog(): Promise<ArgvLogEntry[]> {

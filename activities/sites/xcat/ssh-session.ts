@@ -3,7 +3,10 @@
  * argv with stdin closed and no pty (xCAT's wrappers wait on stdin otherwise), exit code, stdout
  * and stderr kept for the error message; and SFTP on the same connection.
  */
-import { Client, type SFTPWrapper } from 'ssh2';
+import ssh2, { type SFTPWrapper } from 'ssh2';
+
+// ssh2 is CommonJS: Node's ESM loader gives its exports through the default import.
+const { Client } = ssh2;
 import { fingerprintOf, hostKeyMatches, type HostKeyPin } from './host-key-pin.js';
 import { quoteCommand } from './shell-quote.js';
 import type { CommandResult } from './xcat-output.js';
@@ -40,7 +43,7 @@ const MAX_OUTPUT = 1 << 20;
 
 export class SshSession {
   private constructor(
-    private readonly client: Client,
+    private readonly client: InstanceType<typeof Client>,
     private readonly target: SshTarget,
   ) {}
 

@@ -7,7 +7,7 @@
  */
 import { posix } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { utils as sshUtils, type SFTPWrapper } from 'ssh2';
+import ssh2, { type SFTPWrapper } from 'ssh2';
 import { ErrorType } from '../../../common/errors.js';
 import type { CachedPart, ImageIds } from '../../../common/image-types.js';
 import type { RegisterRequest, SiteBackend } from '../site-backend.js';
@@ -51,7 +51,7 @@ type Undo = { what: string; run: () => Promise<void> };
 
 export function createXcatSite({ site, config, privateKey }: XcatSiteOptions): XcatSite {
   // A key that cannot be read (or a wrong passphrase) is a configuration error, found at start.
-  const parsedKey = sshUtils.parseKey(privateKey, config.passphrase);
+  const parsedKey = ssh2.utils.parseKey(privateKey, config.passphrase);
   if (parsedKey instanceof Error) throw new Error(`xcat site ${site}: privateKeyPath: ${parsedKey.message}`);
   const target: SshTarget = {
     host: config.host,
