@@ -10,15 +10,15 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createXcatSite } from '../../activities/sites/xcat/xcat-site.js';
-import { parseXcatSiteOptions } from '../../activities/sites/xcat/xcat-site-options.js';
-import { ErrorType } from '../../common/errors.js';
-import type { CachedPart } from '../../common/image-types.js';
-import { RegistrationFailedError } from '../../client/image-proxy-client.js';
-import { HttpOrigin } from '../support/http-origin.js';
-import { startWorld, uniqueName, type World } from '../support/image-proxy-world.js';
-import { exists, XcatManagementNode } from '../support/xcat-management-node.js';
-import { publishBundle, publishNetbootSet, type XcatSampleImage } from '../support/xcat-sample-images.js';
+import { createXcatSite } from '../../../../activities/sites/xcat/xcat-site.js';
+import { parseXcatSiteOptions } from '../../../../activities/sites/xcat/xcat-site-options.js';
+import { ErrorType } from '../../../../common/errors.js';
+import type { CachedPart } from '../../../../common/image-types.js';
+import { RegistrationFailedError } from '../../../../client/image-proxy-client.js';
+import { HttpOrigin } from '../../../support/http-origin.js';
+import { startWorld, uniqueName, type World } from '../../../support/image-proxy-world.js';
+import { exists, XcatManagementNode } from '../../../support/xcat-management-node.js';
+import { publishBundle, publishNetbootSet, type XcatSampleImage } from '../../../support/xcat-sample-images.js';
 
 const sha1 = async (file: string): Promise<string> => createHash('sha1').update(await readFile(file)).digest('hex');
 /** Files sftp-server wrote bytes to, so far. */

@@ -8,7 +8,7 @@ import {
   parseNodesetOutput,
   removedCount,
   type CommandResult,
-} from '../../../activities/sites/xcat/xcat-output.js';
+} from '../../../../activities/sites/xcat/xcat-output.js';
 
 const r = (code: number | null, stdout: string, stderr = ''): CommandResult => ({ argv: ['lsdef'], code, stdout, stderr });
 const N = 'rhels8.6-x86_64-netboot-compute';

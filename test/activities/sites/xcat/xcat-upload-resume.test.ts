@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { HttpOrigin } from '../support/http-origin.js';
-import { newTestDir, startWorld, uniqueName, type World } from '../support/image-proxy-world.js';
-import { XcatManagementNode } from '../support/xcat-management-node.js';
-import { publishNetbootSet } from '../support/xcat-sample-images.js';
+import { HttpOrigin } from '../../../support/http-origin.js';
+import { newTestDir, startWorld, uniqueName, type World } from '../../../support/image-proxy-world.js';
+import { XcatManagementNode } from '../../../support/xcat-management-node.js';
+import { publishNetbootSet } from '../../../support/xcat-sample-images.js';
 
 describe('xcat upload after a worker crash', () => {
   let origin: HttpOrigin;

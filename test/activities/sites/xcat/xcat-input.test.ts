@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { archiveOf, compressionOf } from '../../../activities/sites/xcat/detect-input-form.js';
-import { fingerprintOf, hostKeyMatches, parseHostKeyPin } from '../../../activities/sites/xcat/host-key-pin.js';
-import { parseImgexportManifest, pathsOutside } from '../../../activities/sites/xcat/imgexport-manifest.js';
-import { netbootNamesOf } from '../../../activities/sites/xcat/osimage-naming.js';
-import { checkName, checkPathUnder } from '../../../activities/sites/xcat/remote-values.js';
-import { parseXcatSiteOptions } from '../../../activities/sites/xcat/xcat-site-options.js';
+import { archiveOf, compressionOf } from '../../../../activities/sites/xcat/detect-input-form.js';
+import { fingerprintOf, hostKeyMatches, parseHostKeyPin } from '../../../../activities/sites/xcat/host-key-pin.js';
+import { parseImgexportManifest, pathsOutside } from '../../../../activities/sites/xcat/imgexport-manifest.js';
+import { netbootNamesOf } from '../../../../activities/sites/xcat/osimage-naming.js';
+import { checkName, checkPathUnder } from '../../../../activities/sites/xcat/remote-values.js';
+import { parseXcatSiteOptions } from '../../../../activities/sites/xcat/xcat-site-options.js';
 
 const manifest = (rootimg: string, extra = ''): string => `<?xml version="1.0"?>
 <xcatimage><kernel>/install/netboot/c7/x86_64/p/kernel</kernel>

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { quoteArg, quoteCommand } from '../../../activities/sites/xcat/shell-quote.js';
+import { quoteArg, quoteCommand } from '../../../../activities/sites/xcat/shell-quote.js';
 
 /** What a real POSIX shell makes of the quoted command line: its argv, NUL-separated. */
 const shellArgv = (argv: string[]): string[] =>
