@@ -38,7 +38,6 @@ export function checkPathUnder(path: string, root: string, what: string): string
 
 function pathProblem(path: string, root: string): string | undefined {
   if (!path.startsWith('/')) return 'is not an absolute path';
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(path)) return 'contains a control character';
   const parts = path.split('/').slice(1);
   if (parts.some((p) => p === '..')) return 'contains ".."';
