@@ -158,11 +158,13 @@ export function createXcatSite({ site, config, privateKey }: XcatSiteOptions): X
         throw fail(ErrorType.SiteRejected, `imgexport bundle refused: its manifest points outside the install root ${root}: ${outside.join(', ')}`, true);
       }
     }
+    // Remote hashing and imgimport of a large image print nothing for a while: keep heartbeating.
+    const ticker = setInterval(() => req.onProgress?.('working on the management node'), 10_000);
     const ids = await withSession(async (s, sftp) => {
       const existing = await lookupWith(s, sftp, req.guid);
       if (existing) return existing;
       return form.form === 'netboot' ? registerNetboot(s, sftp, req, form) : registerBundle(s, sftp, req, form.bundle, form.manifest);
-    });
+    }).finally(() => clearInterval(ticker));
     if (config.provisionNodes.length > 0) {
       const answers = await provision(req.guid, config.provisionNodes);
       req.onProgress?.(`nodeset: ${Object.entries(answers).map(([n, a]) => `${n} ${a.ok ? 'ok' : 'failed'}: ${a.detail}`).join('; ')}`);
