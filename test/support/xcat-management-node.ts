@@ -11,7 +11,7 @@ import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { newTestDir } from './image-proxy-world.js';
+import { randomBytes } from 'node:crypto';
 
 const run = promisify(execFile);
 const STANDINS = resolve(dirname(fileURLToPath(import.meta.url)), 'xcat-standins');
@@ -41,7 +41,9 @@ export class XcatManagementNode {
 
   /** Start sshd. `installRoot` may be given (e.g. a path with shell metacharacters, under the test dir). */
   async start(opts: { installRootName?: string } = {}): Promise<this> {
-    this.dir = await newTestDir('xcat-mn');
+    // (not newTestDir: bench/ uses this outside vitest)
+    this.dir = resolve('.test-tmp', `xcat-mn-${randomBytes(4).toString('hex')}`);
+    await mkdir(this.dir, { recursive: true });
     this.installRoot = join(this.dir, opts.installRootName ?? 'install');
     this.stateDir = join(this.dir, 'xcat-state');
     await mkdir(this.installRoot, { recursive: true });
