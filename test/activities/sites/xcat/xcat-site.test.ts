@@ -4,6 +4,7 @@
  * pinned; every value quoted.
  */
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -186,6 +187,17 @@ describe('xcat site over SSH', () => {
     expect(mn.log.slice(logBefore)).not.toMatch(/Accepted publickey|Failed publickey|Postponed publickey/);
 
     expect(await backend({ hostKey: mn.knownHostsLine }).lookup('0'.repeat(40))).toBeUndefined();
+  });
+
+  it('takes a passphrase-protected key; a wrong passphrase fails at start, naming the site but not the passphrase', async () => {
+    const keyPath = join(mn.dir, 'locked_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'right horse battery', '-f', keyPath]);
+    await writeFile(join(mn.dir, 'authorized_keys'), `${await readFile(`${mn.clientKeyPath}.pub`, 'utf8')}${await readFile(`${keyPath}.pub`, 'utf8')}`);
+    const withKey = (passphrase: string) =>
+      createXcatSite({ site, config: parseXcatSiteOptions(site, mn.siteConfig({ privateKeyPath: keyPath, passphrase })), privateKey: readFileSync(keyPath) });
+    expect(() => withKey('wrong staple')).toThrow(new RegExp(`^xcat site ${site}: privateKeyPath: `));
+    expect(() => withKey('wrong staple')).not.toThrow(/wrong staple/);
+    expect(await withKey('right horse battery').lookup('2'.repeat(40))).toBeUndefined();
   });
 
   it('classifies xcatd down as retryable and permission denied as not', async () => {
