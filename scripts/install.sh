@@ -49,13 +49,4 @@ if [ ${#missing_pkgs[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}" >&2
 fi
 
-# 4. OpenSSH (Debian): the xcat site's tests run a real sshd as the stand-in management node,
-#    and make its host and client keys with ssh-keygen.
-if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null 2>&1; then
-  log "apt-get install openssh-server openssh-client"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends openssh-server openssh-client >&2
-fi
-
 exit 0
