@@ -3,6 +3,7 @@ import type { WorkflowClient } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { CachedPart } from '../common/image-types.js';
 import type { PartProgressUpdate } from '../common/register-contract.js';
+import type { CacheSpace } from './cache/cache-space.js';
 import type { ContentCache } from './cache/content-cache.js';
 import type { SiteBackend } from './sites/site-backend.js';
 import type { Transport } from './transports/transport.js';
@@ -10,6 +11,8 @@ import type { Transport } from './transports/transport.js';
 export interface ActivityDeps {
   backend: SiteBackend;
   cache: ContentCache;
+  /** Quota, holders and eviction of `cache` (see activities/cache/cache-space.ts). */
+  cacheSpace: CacheSpace;
   transports: readonly Transport[];
   /** Scratch space on the same file system as the cache. */
   tmpDir: string;

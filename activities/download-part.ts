@@ -29,12 +29,15 @@ interface SharedTransfer {
   abort: AbortController;
 }
 
-export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'reportProgress' | 'logger'>) {
+export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace' | 'transports' | 'reportProgress' | 'logger'>) {
   const inFlight = new Map<string, SharedTransfer>();
 
   return async function downloadPart({ guid, part }: { guid: string; part: ImagePart }): Promise<CachedPart> {
     const ctx = Context.current();
     const key = deps.cache.nameOf(part.hash);
+    // This run holds the part until it ends (releaseCacheHolds), so it is never evicted under it.
+    const run = ctx.info.workflowExecution;
+    if (run) deps.cacheSpace.hold(part.hash, { workflowId: run.workflowId, runId: run.runId }, guid);
     let shared = inFlight.get(key);
     if (!shared) {
       const lastProgress = progressFrom(ctx.info.heartbeatDetails);
@@ -88,6 +91,8 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
 
     const transport = pickTransport(deps.transports, part.url);
     const partialPath = deps.cache.partialPathOf(part.hash);
+    // Room under the cache quota is reserved as the transfer learns the size.
+    const space = deps.cacheSpace.guardTransfer(part.hash, shared.abort.signal, (p) => (shared.latest = p));
     let got;
     try {
       got = await transport.fetchToFile({
@@ -95,16 +100,19 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
         destPath: partialPath,
         hashAlgorithm: part.hash.algorithm,
         resume: { statePath: deps.cache.resumeStatePathOf(part.hash), ...(lastProgress ? { lastProgress } : {}) },
-        signal: shared.abort.signal,
-        onProgress: (p) => (shared.latest = p),
+        signal: space.signal,
+        onProgress: space.onProgress,
       });
-    } catch (err) {
+    } catch (caught) {
+      const err = space.failure ? deps.cacheSpace.insufficientSpaceFailure(space.failure, Context.current().info.scheduledTimestampMs) : caught;
       // A refused URL will not change, and a cancelled download (its registration failed or was
       // cancelled) will not be retried; a broken transfer keeps its partial file for the retry.
       if ((err instanceof ApplicationFailure && err.nonRetryable) || shared.abort.signal.aborted) {
         await deps.cache.discardPartial(part.hash);
       }
       throw err;
+    } finally {
+      space.done();
     }
     if (got.bytesResumed) {
       deps.logger.info({ guid, type: part.type, resumedAt: got.bytesResumed, heartbeated: lastProgress?.bytesDone }, 'resumed');

@@ -4,6 +4,8 @@
  */
 import type { ActivityDeps } from './activity-deps.js';
 import { makeAwaitRegistration } from './await-registration.js';
+import { makeReleaseCacheHolds } from './cache/release-cache-holds.js';
+import { makeCleanUpActivities } from './clean-up-images.js';
 import { makeDownloadPart } from './download-part.js';
 import { makeFetchMetadata } from './metadata/fetch-metadata.js';
 import { makeSiteActivities } from './register-parts.js';
@@ -13,7 +15,9 @@ export function createActivities(deps: ActivityDeps) {
     fetchMetadata: makeFetchMetadata(deps),
     downloadPart: makeDownloadPart(deps),
     awaitRegistration: makeAwaitRegistration(deps),
+    releaseCacheHolds: makeReleaseCacheHolds(deps),
     ...makeSiteActivities(deps),
+    ...makeCleanUpActivities(deps),
   };
 }
 

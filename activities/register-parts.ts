@@ -5,20 +5,29 @@ import { ErrorType } from '../common/errors.js';
 import type { CachedPart, ImageIds } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 
-export function makeSiteActivities(deps: Pick<ActivityDeps, 'backend' | 'hostQueue' | 'logger' | 'rawImageOf'>) {
+export function makeSiteActivities(deps: Pick<ActivityDeps, 'backend' | 'cacheSpace' | 'hostQueue' | 'logger' | 'rawImageOf'>) {
   return {
     /** Which host serves this run's downloads and registration: the one that picked this task. */
     async claimHost(): Promise<string> {
       return deps.hostQueue;
     },
 
-    /** The ids the site holds now for `guid`, or null. */
+    /**
+     * The ids the site holds now for `guid`, or null. Every request passes here, so a found image
+     * is recorded as requested now (for the clean-up), and its parts in this host's cache count as
+     * used now (for eviction).
+     */
     async lookupImage({ guid }: { guid: string }): Promise<ImageIds | null> {
-      return (await deps.backend.lookup(guid)) ?? null;
+      const ids = await deps.backend.lookup(guid);
+      if (!ids) return null;
+      await deps.backend.markRequested?.(guid, new Date());
+      deps.cacheSpace.touchImage(guid);
+      return ids;
     },
 
     async registerParts({ guid, url, parts }: { guid: string; url: string; parts: CachedPart[] }): Promise<ImageIds> {
       const ctx = Context.current();
+      for (const part of parts) deps.cacheSpace.touch(part.hash); // a registration reusing a file is a use
       const ids = await deps.backend.register({
         guid,
         metadataUrl: url,

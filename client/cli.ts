@@ -270,6 +270,33 @@ program
   });
 
 program
+  .command('gc')
+  .description('run the clean-up of cloud images now: deregister images not requested for N days and not in use')
+  .option('--site <name>', 'site (default: the config default)')
+  .option('--older-than-days <days>', 'days without a request (default: gc.olderThanDays in the config)')
+  .option('--dry-run', 'only list what would be deregistered')
+  .option('--json', 'print the result as JSON')
+  .action(async (opts: { site?: string; olderThanDays?: string; dryRun?: boolean; json?: boolean }) => {
+    const { config } = await setup(program.opts<CommonOptions>());
+    const site = opts.site ?? defaultSiteOf(config);
+    const olderThanDays = opts.olderThanDays !== undefined ? Number(opts.olderThanDays) : config.gc?.olderThanDays;
+    if (olderThanDays === undefined || !(olderThanDays > 0)) {
+      throw new Error('gc needs --older-than-days N (a number > 0) or gc.olderThanDays in the config');
+    }
+    const client = await connectClient();
+    try {
+      const result = await client.collectGarbage({ site, olderThanDays, dryRun: opts.dryRun === true });
+      if (opts.json) console.log(JSON.stringify(result));
+      else {
+        console.log(`${result.site}: ${result.imagesSeen} images, ${result.outcomes.length} not requested since ${result.cutoff}${result.dryRun ? ' (dry run)' : ''}`);
+        for (const o of result.outcomes) console.log(`  ${o.guid}  ${o.action.padEnd(16)} last requested ${o.lastRequestedAt}${o.error ? `: ${o.error}` : ''}`);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+program
   .command('demo')
   .description('start the embedded default, register a generated sample image from a local origin, print the ids, stop')
   .action(async () => {

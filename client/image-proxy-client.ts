@@ -5,8 +5,9 @@
 import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import type { ImageIds } from '../common/image-types.js';
+import type { CollectGarbageInput, CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
-import { deregisterWorkflowId, distributeWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
+import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import {
   progressQuery,
   type RegisterImageInput,
@@ -14,6 +15,7 @@ import {
   type RegisterProgress,
   type Stage,
 } from '../common/register-contract.js';
+import type { collectGarbage } from '../workflows/collect-garbage.js';
 import type { registerImage } from '../workflows/register-image.js';
 import type { distributeImage } from '../workflows/distribute-image.js';
 import type { deregisterImage } from '../workflows/deregister-image.js';
@@ -262,6 +264,20 @@ export class ImageProxyClient {
         return r?.type === 'registerImage' && r.status === 'COMPLETED';
       };
       return { guid, present: sites.filter(holds), missing: sites.filter((s) => !holds(s)) };
+    });
+  }
+
+  /**
+   * Run the cloud clean-up of a site now and wait for what it did. Its own workflow id, so a
+   * dry run never attaches to a scheduled run that deregisters.
+   */
+  async collectGarbage(input: CollectGarbageInput): Promise<CollectGarbageResult> {
+    if (!isSiteName(input.site)) throw new InvalidRequestError(`not a site name: ${JSON.stringify(input.site)}`);
+    if (!(input.olderThanDays > 0)) throw new InvalidRequestError(`olderThanDays must be a number > 0, got ${input.olderThanDays}`);
+    return this.temporal.workflow.execute<typeof collectGarbage>('collectGarbage', {
+      args: [input],
+      workflowId: `${cleanUpWorkflowId(input.site)}/now-${Date.now()}`,
+      taskQueue: siteTaskQueue(input.site),
     });
   }
 

@@ -28,6 +28,12 @@ export const ErrorType = {
   TransferInterrupted: 'TransferInterrupted',
   /** The site could not be reached or answered an error that may pass. Retried. */
   SiteUnavailable: 'SiteUnavailable',
+  /**
+   * The host's cache quota has no room: everything evictable is held by running registrations.
+   * Retried for `cache.spaceWaitMs` (holders finish and release room), then the run fails with it;
+   * a later request tries again. Not in the non-retryable list: the activity decides when to stop.
+   */
+  InsufficientCacheSpace: 'InsufficientCacheSpace',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

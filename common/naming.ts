@@ -48,3 +48,13 @@ export function distributeWorkflowId(guid: string, sites: readonly string[], mod
   const prefix = mode === 'prefetch' ? 'imageproxy-distribute-prefetch' : 'imageproxy-distribute';
   return `${prefix}/${guid}/${[...new Set(sites)].sort().join(',')}`;
 }
+
+/** Workflow id of a clean-up run of a site (scheduled runs get the schedule's suffix). */
+export function cleanUpWorkflowId(site: string): string {
+  return `imageproxy-gc/${site}`;
+}
+
+/** Id of the Temporal Schedule that runs a site's clean-up. */
+export function cleanUpScheduleId(site: string): string {
+  return `imageproxy-gc/${site}`;
+}

@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { XcatSiteSchema } from '../activities/sites/xcat/xcat-site-options.js';
+import { parseByteSize } from './byte-size.js';
+import { parseDuration } from './duration.js';
 
 const siteNameRule = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
@@ -105,6 +107,45 @@ export const BittorrentSchema = z
   })
   .strict();
 
+/** A byte size: a number of bytes or a string such as "20GiB" (see byte-size.ts). */
+const ByteSizeSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const bytes = parseByteSize(value);
+  if (typeof bytes === 'number') return bytes;
+  ctx.addIssue({ code: z.ZodIssueCode.custom, message: bytes.error });
+  return z.NEVER;
+});
+
+/** A duration: milliseconds or a string such as "1d", "6h" (see duration.ts). */
+const DurationSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (typeof ms === 'number') return ms;
+  ctx.addIssue({ code: z.ZodIssueCode.custom, message: ms.error });
+  return z.NEVER;
+});
+
+/** The host's download cache (`<data>/cache`). */
+export const CacheSchema = z
+  .object({
+    /** Disk quota of the cache, downloads in progress included. @default no quota */
+    maxBytes: ByteSizeSchema.optional(),
+    /**
+     * How long a download that does not fit (everything evictable is held by running
+     * registrations) keeps retrying before its run fails with "insufficient cache space". @default 60000
+     */
+    spaceWaitMs: z.number().int().min(0).default(60_000),
+  })
+  .strict();
+
+/** The scheduled clean-up of cloud images (a Temporal Schedule per site). Absent: no schedule. */
+export const GcSchema = z
+  .object({
+    /** Deregister images not requested for this many days (fractions allowed) and not in use. */
+    olderThanDays: z.number().positive(),
+    /** How often the clean-up runs, e.g. "1d". */
+    every: DurationSchema,
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     sites: z
@@ -116,6 +157,8 @@ export const ConfigSchema = z
     /** Authentication of the HTTP front (`imageproxy serve`, `imageproxy dev`). @default none: loopback only */
     httpFront: HttpFrontSchema.default({}),
     bittorrent: BittorrentSchema.default({}),
+    cache: CacheSchema.default({}),
+    gc: GcSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -130,3 +173,5 @@ export type LocalSiteConfig = z.infer<typeof LocalSiteSchema>;
 export type HttpConfig = z.infer<typeof HttpSchema>;
 export type HttpFrontConfig = z.infer<typeof HttpFrontSchema>;
 export type BittorrentConfig = z.infer<typeof BittorrentSchema>;
+export type CacheConfig = z.infer<typeof CacheSchema>;
+export type GcConfig = z.infer<typeof GcSchema>;

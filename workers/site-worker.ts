@@ -6,11 +6,13 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
+import { CacheSpace } from '../activities/cache/cache-space.js';
 import { ContentCache } from '../activities/cache/content-cache.js';
+import { IndexedContentCache } from '../activities/cache/indexed-content-cache.js';
 import { makeRawImageOf } from '../activities/images/raw-image-of.js';
 import { createHttpTransport } from '../activities/transports/http-transport.js';
 import { createBittorrentTransport } from '../activities/transports/bittorrent/bittorrent-transport.js';
@@ -18,6 +20,7 @@ import { acquireSharedTorrentClient } from '../activities/transports/bittorrent/
 import { hostTaskQueue, siteTaskQueue } from '../common/naming.js';
 import { partProgressSignal } from '../common/register-contract.js';
 import type { Config } from '../config/config-schema.js';
+import { ensureCleanUpSchedule } from './clean-up-schedule.js';
 import { createSiteBackend } from './site-backends.js';
 
 export const WORKFLOWS_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
@@ -35,6 +38,9 @@ const quietBundlerLogger = {
   warn: () => undefined,
   error: (message: string, meta?: Record<string, unknown>) => console.error(message, meta ?? ''),
 };
+
+/** How often a worker checks the cache holders of its host against Temporal. */
+const HOLD_SWEEP_MS = 60_000;
 
 export interface SiteWorkerOptions {
   site: string;
@@ -64,8 +70,19 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   const siteConfig = config.sites[site];
   if (!siteConfig) throw new Error(`no site named ${site} in the config (have: ${Object.keys(config.sites).join(', ')})`);
 
-  const cache = new ContentCache(join(dataDir, 'cache'));
+  const cacheDir = join(dataDir, 'cache');
+  const cacheSpace = new CacheSpace({
+    cache: new ContentCache(cacheDir),
+    indexFile: join(dataDir, 'cache-index.sqlite'),
+    ...(config.cache.maxBytes !== undefined ? { maxBytes: config.cache.maxBytes } : {}),
+    spaceWaitMs: config.cache.spaceWaitMs,
+    logger: logger.child({ site }),
+    ...(process.env.IMAGEPROXY_TEST_EVICTION_PAUSE_MS ? { evictionPauseMs: Number(process.env.IMAGEPROXY_TEST_EVICTION_PAUSE_MS) } : {}),
+  });
+  const cache = new IndexedContentCache(cacheDir, cacheSpace);
   await cache.init();
+  // After a crash at any moment: the index and the files agree before any download starts.
+  await cacheSpace.reconcile();
   const tmpDir = join(dataDir, 'tmp');
   await mkdir(tmpDir, { recursive: true });
   const backend = await createSiteBackend(siteConfig, { site, dataDir, configDir: options.configDir });
@@ -73,6 +90,26 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   const connection = await NativeConnection.connect({ address: options.address });
   const clientConnection = await Connection.connect({ address: options.address });
   const client = new Client({ connection: clientConnection, namespace });
+
+  // Holds of runs that ended without releasing them (their host vanished, the worker was killed).
+  const runIsOpen = async ({ workflowId, runId }: { workflowId: string; runId: string }): Promise<boolean> => {
+    try {
+      return (await client.workflow.getHandle(workflowId, runId).describe()).status.name === 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  };
+  const sweepHolds = (): Promise<void> =>
+    cacheSpace.releaseEndedRuns(runIsOpen).then(
+      () => undefined,
+      (err: unknown) => logger.warn({ err }, 'checking cache holds against Temporal failed'),
+    );
+  await sweepHolds();
+  const sweepTimer = setInterval(() => void sweepHolds(), HOLD_SWEEP_MS);
+  sweepTimer.unref();
+
+  if (config.gc) await ensureCleanUpSchedule(client, site, config.gc);
 
   const siteQueue = siteTaskQueue(site);
   const hostQueue = hostTaskQueue(site, hostId);
@@ -102,6 +139,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   const activities = createActivities({
     backend,
     cache,
+    cacheSpace,
     // BitTorrent first: it takes the http(s) URLs whose path ends in .torrent.
     transports: [bittorrent, http],
     tmpDir,
@@ -121,6 +159,8 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     running ??= Promise.all([siteWorker.run(), hostWorker.run()])
       .finally(() => torrents.release())
       .then(async () => {
+        clearInterval(sweepTimer);
+        cacheSpace.close();
         await backend.close?.();
         await clientConnection.close();
         await connection.close();

@@ -117,6 +117,8 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
       } catch (err) {
         if (claim < MAX_HOST_CLAIMS && hostVanished(err)) continue;
         throw err;
+      } finally {
+        await releaseCacheHolds(hostQueue);
       }
     }
   } catch (err) {
@@ -147,6 +149,21 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
     setStage('register');
     return { ids: await onHost.registerParts({ guid, url, parts: cached }), sizes };
   }
+}
+
+/**
+ * The run is done with the host's cache: what it held may be evicted again. Runs even when the
+ * run failed or was cancelled. A host that is gone is not waited for: its worker releases the
+ * holds of ended runs itself (checked against Temporal) when it comes back.
+ */
+async function releaseCacheHolds(hostQueue: string): Promise<void> {
+  const onHost = proxyActivities<Activities>({
+    taskQueue: hostQueue,
+    scheduleToStartTimeout: '1m',
+    startToCloseTimeout: '1m',
+    retry: { maximumAttempts: 3 },
+  });
+  await CancellationScope.nonCancellable(() => onHost.releaseCacheHolds()).catch(() => undefined);
 }
 
 /**

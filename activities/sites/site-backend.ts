@@ -20,6 +20,15 @@ export interface RegisterRequest {
   signal?: AbortSignal;
 }
 
+/** An image ImageProxy registered at a site, as the clean-up sees it. */
+export interface RegisteredImage {
+  guid: string;
+  ids: ImageIds;
+  registeredAt: Date;
+  /** When a request last asked for it (registration counts as one). */
+  lastRequestedAt: Date;
+}
+
 export interface SiteBackend {
   /** Backend type, as in the config (`local`, `eucalyptus`, `xcat`). */
   readonly type: string;
@@ -39,4 +48,12 @@ export interface SiteBackend {
   deregister(guid: string): Promise<void>;
   /** Release connections. */
   close?(): Promise<void>;
+
+  // Optional capabilities of the clean-up (`collectGarbage`). A site without them is never cleaned.
+  /** Record that `guid` was asked for now (on every request that finds it at the site). */
+  markRequested?(guid: string, at: Date): Promise<void>;
+  /** Every image this site holds that ImageProxy registered (never images registered by others). */
+  listImages?(): Promise<RegisteredImage[]>;
+  /** Whether anything still uses the image (a running instance, a node provisioned with it). */
+  inUse?(guid: string): Promise<boolean>;
 }

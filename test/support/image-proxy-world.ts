@@ -42,6 +42,8 @@ export async function startWorld(opts: {
   sites: Record<string, unknown>;
   http?: unknown;
   bittorrent?: unknown;
+  /** The config's `cache` section (quota). */
+  cache?: unknown;
   startWorkers?: boolean;
 }): Promise<World> {
   const dataDir = await newTestDir('world');
@@ -49,6 +51,7 @@ export async function startWorld(opts: {
     sites: opts.sites,
     ...(opts.http ? { http: opts.http } : {}),
     ...(opts.bittorrent ? { bittorrent: opts.bittorrent } : {}),
+    ...(opts.cache ? { cache: opts.cache } : {}),
   });
   const address = inject('temporalAddress');
   const workflowBundle = { code: await readFile(inject('workflowBundlePath'), 'utf8') };

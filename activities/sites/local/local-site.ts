@@ -2,12 +2,18 @@
  * The `local` site: publishes verified parts into a directory, `<dir>/<guid>/<KEY>` (hard links
  * into the cache, a copy across file systems), for a PXE or KVM host that boots from files.
  * The ids are the absolute paths. `<dir>/<guid>/image.json`, written last, marks a complete image.
+ *
+ * For the clean-up: `<dir>/<guid>/requested.json` holds the time of the last request, and an image
+ * is in use while `<dir>/<guid>/in-use/` holds any entry. ImageProxy cannot see the boot hosts that
+ * read these files, so they say so themselves: a consumer creates `in-use/<its name>` while it uses
+ * the image (a file the clean-up can check, unlike an open file handle on another host).
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { idKeyOf, type IdKey, type ImageIds } from '../../../common/image-types.js';
-import type { RegisterRequest, SiteBackend } from '../site-backend.js';
+import { isGuid } from '../../../common/guid.js';
+import type { RegisteredImage, RegisterRequest, SiteBackend } from '../site-backend.js';
 
 export const LOCAL_SITE_TYPE = 'local';
 
@@ -21,10 +27,14 @@ export interface LocalSiteOptions {
 interface PublishedImage {
   guid: string;
   metadataUrl: string;
+  /** ISO time of registration (absent in images published before it was recorded). */
+  registeredAt?: string;
   files: Partial<Record<IdKey, { path: string; size: number; hash: string }>>;
 }
 
 const MARKER = 'image.json';
+const REQUESTED = 'requested.json';
+const IN_USE = 'in-use';
 
 export function createLocalSite({ site, dir }: LocalSiteOptions): SiteBackend {
   const imageDir = (guid: string): string => join(dir, guid);
@@ -54,7 +64,7 @@ export function createLocalSite({ site, dir }: LocalSiteOptions): SiteBackend {
     const final = imageDir(guid);
     try {
       await mkdir(staging);
-      const record: PublishedImage = { guid, metadataUrl, files: {} };
+      const record: PublishedImage = { guid, metadataUrl, registeredAt: new Date().toISOString(), files: {} };
       for (const part of parts) {
         const key = idKeyOf(part.type);
         // A compressed filesystem is published as the raw image it holds.
@@ -76,7 +86,41 @@ export function createLocalSite({ site, dir }: LocalSiteOptions): SiteBackend {
     await rm(imageDir(guid), { recursive: true, force: true });
   }
 
-  return { type: LOCAL_SITE_TYPE, site, lookup, register, deregister };
+  async function markRequested(guid: string, at: Date): Promise<void> {
+    const tmp = join(imageDir(guid), `.${REQUESTED}-${randomBytes(4).toString('hex')}`);
+    try {
+      await writeFile(tmp, JSON.stringify({ at: at.toISOString() }));
+      await rename(tmp, join(imageDir(guid), REQUESTED));
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // deregistered meanwhile
+    }
+  }
+
+  async function listImages(): Promise<RegisteredImage[]> {
+    const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+    const images: RegisteredImage[] = [];
+    for (const guid of names.filter(isGuid)) {
+      const ids = await lookup(guid);
+      if (!ids) continue; // incomplete: not an image anyone can use
+      const marker = join(imageDir(guid), MARKER);
+      const record = JSON.parse(await readFile(marker, 'utf8')) as PublishedImage;
+      const registeredAt = record.registeredAt ? new Date(record.registeredAt) : (await stat(marker)).mtime;
+      const requested = await readFile(join(imageDir(guid), REQUESTED), 'utf8').then(
+        (text) => new Date((JSON.parse(text) as { at: string }).at),
+        () => registeredAt,
+      );
+      images.push({ guid, ids, registeredAt, lastRequestedAt: requested > registeredAt ? requested : registeredAt });
+    }
+    return images;
+  }
+
+  async function inUse(guid: string): Promise<boolean> {
+    const users = await readdir(join(imageDir(guid), IN_USE)).catch(() => []);
+    return users.length > 0;
+  }
+
+  return { type: LOCAL_SITE_TYPE, site, lookup, register, deregister, markRequested, listImages, inUse };
 }
 
 async function linkOrCopy(from: string, to: string): Promise<void> {

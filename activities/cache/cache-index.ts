@@ -1,0 +1,217 @@
+/**
+ * The index of the host's download cache, in SQLite (WAL, so the workers of several sites and
+ * processes sharing a data directory see one index). It records every cached file — name, size,
+ * state, order of last use — and which workflow runs hold it. It decides; `CacheSpace` acts on disk.
+ *
+ * States: `downloading` (a reservation: the full size once known, the partial file in
+ * `.partial/`), `ready` (the verified file under its name), `evicting` (chosen for eviction, file
+ * being removed; counts against the quota until gone, finished on restart after a crash).
+ */
+import Database from 'better-sqlite3';
+import { planEviction, type PlannedEntry } from './eviction-plan.js';
+
+export type EntryState = PlannedEntry['state'];
+
+export interface IndexEntry {
+  name: string;
+  size: number;
+  state: EntryState;
+  useSeq: number;
+  lastUseMs: number;
+}
+
+/** A workflow run that holds cache entries until it ends. */
+export interface Holder {
+  workflowId: string;
+  runId: string;
+}
+
+/** Thrown by `reserve` when evicting every unheld entry would not make room. */
+export class InsufficientSpaceError extends Error {
+  override readonly name = 'InsufficientSpaceError';
+  constructor(
+    readonly entry: string,
+    readonly bytes: number,
+    readonly need: number,
+    readonly canFree: number,
+    readonly quota: number,
+  ) {
+    super(`insufficient cache space for ${entry}`);
+  }
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entries (
+  name        TEXT PRIMARY KEY,
+  size        INTEGER NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('downloading', 'ready', 'evicting')),
+  use_seq     INTEGER NOT NULL,
+  last_use_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS holders (
+  name        TEXT NOT NULL REFERENCES entries(name) ON DELETE CASCADE,
+  workflow_id TEXT NOT NULL,
+  run_id      TEXT NOT NULL,
+  since_ms    INTEGER NOT NULL,
+  PRIMARY KEY (name, run_id)
+);
+CREATE INDEX IF NOT EXISTS holders_by_run ON holders(run_id);
+CREATE TABLE IF NOT EXISTS image_parts (
+  guid TEXT NOT NULL,
+  name TEXT NOT NULL,
+  PRIMARY KEY (guid, name)
+);
+`;
+
+interface EntryRow {
+  name: string;
+  size: number;
+  state: EntryState;
+  use_seq: number;
+  last_use_ms: number;
+}
+
+export class CacheIndex {
+  private readonly db: Database.Database;
+
+  /** Open (creating) the index at `file`. */
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    // Several processes may share the index; a writer waits for another rather than failing.
+    this.db.pragma('busy_timeout = 10000');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  entries(): IndexEntry[] {
+    return (this.db.prepare('SELECT * FROM entries ORDER BY use_seq').all() as EntryRow[]).map(toEntry);
+  }
+
+  entry(name: string): IndexEntry | undefined {
+    const row = this.db.prepare('SELECT * FROM entries WHERE name = ?').get(name) as EntryRow | undefined;
+    return row && toEntry(row);
+  }
+
+  /** Every run that holds something, for the check against Temporal. */
+  holders(): Holder[] {
+    return this.db.prepare('SELECT DISTINCT workflow_id AS workflowId, run_id AS runId FROM holders').all() as Holder[];
+  }
+
+  holdersOf(name: string): Holder[] {
+    return this.db.prepare('SELECT workflow_id AS workflowId, run_id AS runId FROM holders WHERE name = ?').all(name) as Holder[];
+  }
+
+  /**
+   * `holder` uses `name` (for image `guid`) until it releases it: the entry is created as an empty
+   * `downloading` reservation when new, and its last use refreshed.
+   */
+  hold(name: string, holder: Holder, guid: string): void {
+    this.immediate(() => {
+      const now = Date.now();
+      this.db
+        .prepare(`INSERT INTO entries (name, size, state, use_seq, last_use_ms) VALUES (?, 0, 'downloading', ?, ?) ON CONFLICT(name) DO NOTHING`)
+        .run(name, this.nextSeq(), now);
+      this.db
+        .prepare('INSERT INTO holders (name, workflow_id, run_id, since_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
+        .run(name, holder.workflowId, holder.runId, now);
+      this.db.prepare('INSERT INTO image_parts (guid, name) VALUES (?, ?) ON CONFLICT DO NOTHING').run(guid, name);
+      this.touchInTx(name, now);
+    });
+  }
+
+  /** Refresh the last use of `name` (a cache hit, a registration reusing the file). */
+  touch(name: string): void {
+    this.immediate(() => this.touchInTx(name, Date.now()));
+  }
+
+  /** Refresh the last use of every cached part of `guid` (the image was asked for again). */
+  touchImage(guid: string): number {
+    return this.immediate(() => {
+      const names = this.db.prepare('SELECT name FROM image_parts WHERE guid = ?').pluck().all(guid) as string[];
+      const now = Date.now();
+      let touched = 0;
+      for (const name of names) touched += this.touchInTx(name, now);
+      return touched;
+    });
+  }
+
+  /**
+   * Make `bytes` of room for `name` (its total size), evicting least recently used unheld entries
+   * as needed. The chosen entries turn `evicting` in the same transaction, so no other writer
+   * plans with their bytes; the caller removes their files and then calls `forget`. Throws
+   * `InsufficientSpaceError` when even evicting everything unheld would not make room.
+   */
+  reserve(name: string, bytes: number, quota: number): string[] {
+    return this.immediate(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT e.name, e.size, e.state, e.use_seq AS useSeq,
+                  EXISTS (SELECT 1 FROM holders h WHERE h.name = e.name) AS held
+             FROM entries e`,
+        )
+        .all() as (Omit<PlannedEntry, 'held'> & { held: number })[];
+      const plan = planEviction({ entries: rows.map((r) => ({ ...r, held: r.held === 1 })), quota, name, bytes });
+      if (!plan.fits) throw new InsufficientSpaceError(name, bytes, plan.need, plan.canFree, quota);
+      const mark = this.db.prepare(`UPDATE entries SET state = 'evicting' WHERE name = ?`);
+      for (const victim of plan.evict) mark.run(victim);
+      const now = Date.now();
+      this.db
+        .prepare(
+          `INSERT INTO entries (name, size, state, use_seq, last_use_ms) VALUES (?, ?, 'downloading', ?, ?)
+           ON CONFLICT(name) DO UPDATE SET size = excluded.size`,
+        )
+        .run(name, bytes, this.nextSeq(), now);
+      return plan.evict;
+    });
+  }
+
+  /** The verified file of `name` is in place. */
+  markReady(name: string, size: number): void {
+    this.immediate(() => {
+      this.db
+        .prepare(
+          `INSERT INTO entries (name, size, state, use_seq, last_use_ms) VALUES (?, ?, 'ready', ?, ?)
+           ON CONFLICT(name) DO UPDATE SET size = excluded.size, state = 'ready'`,
+        )
+        .run(name, size, this.nextSeq(), Date.now());
+      this.touchInTx(name, Date.now());
+    });
+  }
+
+  /** Drop `name` and its holders (its files are gone or going). */
+  forget(name: string): void {
+    this.immediate(() => {
+      this.db.prepare('DELETE FROM entries WHERE name = ?').run(name);
+      this.db.prepare('DELETE FROM image_parts WHERE name = ?').run(name);
+    });
+  }
+
+  /** Release everything `runId` holds; answers how many entries it held. */
+  release(runId: string): number {
+    return this.db.prepare('DELETE FROM holders WHERE run_id = ?').run(runId).changes;
+  }
+
+  private touchInTx(name: string, now: number): number {
+    return this.db.prepare('UPDATE entries SET use_seq = ?, last_use_ms = ? WHERE name = ?').run(this.nextSeq(), now, name).changes;
+  }
+
+  /** Uses are ordered by a counter, not the clock: two uses in one millisecond still have an order. */
+  private nextSeq(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(use_seq), 0) + 1 FROM entries').pluck().get() as number);
+  }
+
+  /** Run `fn` in a write transaction taken up front, so concurrent planners serialize. */
+  private immediate<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+}
+
+function toEntry(r: EntryRow): IndexEntry {
+  return { name: r.name, size: r.size, state: r.state, useSeq: r.use_seq, lastUseMs: r.last_use_ms };
+}

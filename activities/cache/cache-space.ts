@@ -1,0 +1,220 @@
+/**
+ * Space in the host's download cache: the quota, who holds what, eviction and crash recovery.
+ * The index (SQLite) decides; this carries the decisions out on disk. The download activity calls
+ * it at four points: `hold` when a run wants a part, `guardTransfer` around the transfer (reserves
+ * the size as soon as it is known, evicting least recently used unheld files), the index-aware
+ * `lookup`/`commit` of `IndexedContentCache`, and `release` when the run ends.
+ */
+import { readdirSync, rmSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Logger } from 'pino';
+import { ErrorType } from '../../common/errors.js';
+import type { ContentHash } from '../../common/image-types.js';
+import { formatBytes } from '../../config/byte-size.js';
+import type { TransferProgress } from '../transports/transport.js';
+import { CacheIndex, InsufficientSpaceError, type Holder } from './cache-index.js';
+import type { ContentCache } from './content-cache.js';
+import { isCacheFileName, planReconcile, type ReconcilePlan } from './reconcile-plan.js';
+
+export interface CacheSpaceOptions {
+  /** The content-addressed cache whose files this accounts for (paths, names). */
+  cache: ContentCache;
+  /** File of the SQLite index. */
+  indexFile: string;
+  /** Quota of the cache in bytes, downloads in progress included. Absent: no quota. */
+  maxBytes?: number;
+  /** How long a download that does not fit keeps retrying before its run fails. */
+  spaceWaitMs: number;
+  logger: Logger;
+  /**
+   * Test seam (`IMAGEPROXY_TEST_EVICTION_PAUSE_MS`): after the first evicted file is removed,
+   * log "eviction paused" and block this long, so a test can kill the process mid-eviction.
+   */
+  evictionPauseMs?: number;
+}
+
+/** Is this workflow run still running? (Asked of Temporal by the worker.) */
+export type RunIsOpen = (holder: Holder) => Promise<boolean>;
+
+export class CacheSpace {
+  readonly index: CacheIndex;
+  private readonly cache: ContentCache;
+
+  constructor(private readonly options: CacheSpaceOptions) {
+    this.cache = options.cache;
+    this.index = new CacheIndex(options.indexFile);
+  }
+
+  close(): void {
+    this.index.close();
+  }
+
+  get maxBytes(): number | undefined {
+    return this.options.maxBytes;
+  }
+
+  /** `holder` uses the part `hash` of image `guid` until `release`: it cannot be evicted meanwhile. */
+  hold(hash: ContentHash, holder: Holder, guid: string): void {
+    this.index.hold(this.cache.nameOf(hash), holder, guid);
+  }
+
+  /** Release what a run holds (it ended: completed, failed or cancelled). */
+  release(runId: string): number {
+    return this.index.release(runId);
+  }
+
+  touch(hash: ContentHash): void {
+    this.index.touch(this.cache.nameOf(hash));
+  }
+
+  touchImage(guid: string): number {
+    return this.index.touchImage(guid);
+  }
+
+  /** Whether the index says `hash` is cached and verified (never true for a half-written file). */
+  isReady(hash: ContentHash): boolean {
+    return this.index.entry(this.cache.nameOf(hash))?.state === 'ready';
+  }
+
+  markReady(hash: ContentHash, size: number): void {
+    this.index.markReady(this.cache.nameOf(hash), size);
+  }
+
+  forget(hash: ContentHash): void {
+    this.index.forget(this.cache.nameOf(hash));
+  }
+
+  /**
+   * Make room for `bytes` of `hash`, evicting least recently used files no running workflow
+   * holds. Synchronous (SQLite and unlink), so a transfer's progress callback can call it.
+   * Throws `InsufficientSpaceError` when it cannot.
+   */
+  reserve(hash: ContentHash, bytes: number): void {
+    const quota = this.options.maxBytes;
+    if (quota === undefined) return;
+    const victims = this.index.reserve(this.cache.nameOf(hash), bytes, quota);
+    victims.forEach((victim, i) => {
+      for (const path of this.pathsOf(victim)) rmSync(path, { force: true });
+      if (i === 0 && this.options.evictionPauseMs) {
+        this.options.logger.warn({ victim, pauseMs: this.options.evictionPauseMs }, 'eviction paused (test seam)');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, this.options.evictionPauseMs);
+      }
+      this.index.forget(victim);
+      this.options.logger.info({ evicted: victim, for: this.cache.nameOf(hash) }, 'evicted from the cache');
+    });
+  }
+
+  /**
+   * Wrap a transfer of `hash`: its progress reserves room (the total once the origin says it, else
+   * the bytes so far, in steps), and a transfer that cannot get room is aborted with an
+   * "insufficient cache space" failure (`failure` after the transfer throws).
+   */
+  guardTransfer(hash: ContentHash, signal: AbortSignal, onProgress: (p: TransferProgress) => void) {
+    const abort = new AbortController();
+    const onCancel = (): void => abort.abort(signal.reason);
+    signal.addEventListener('abort', onCancel, { once: true });
+    let reserved = this.index.entry(this.cache.nameOf(hash))?.size ?? 0;
+    const guard = {
+      signal: abort.signal,
+      failure: undefined as InsufficientSpaceError | undefined,
+      onProgress: (p: TransferProgress): void => {
+        const wanted = p.bytesTotal ?? (p.bytesDone > reserved ? Math.max(2 * p.bytesDone, UNKNOWN_SIZE_STEP) : reserved);
+        if (wanted > reserved && !guard.failure) {
+          try {
+            this.reserve(hash, wanted);
+            reserved = wanted;
+          } catch (err) {
+            if (!(err instanceof InsufficientSpaceError)) throw err;
+            guard.failure = err;
+            abort.abort(err);
+            return;
+          }
+        }
+        onProgress(p);
+      },
+      done: (): void => signal.removeEventListener('abort', onCancel),
+    };
+    return guard;
+  }
+
+  /**
+   * The failure a download answers when there is no room: retried (running registrations may
+   * release room) every few seconds until `spaceWaitMs` after the first attempt, then final, so
+   * the caller hears "insufficient cache space" instead of waiting forever; a later request retries.
+   */
+  insufficientSpaceFailure(err: InsufficientSpaceError, firstScheduledMs: number): ApplicationFailure {
+    const quota = formatBytes(err.quota);
+    const message =
+      `insufficient cache space: need ${formatBytes(err.need)}, can free ${formatBytes(err.canFree)} ` +
+      `(${formatBytes(err.bytes)} for ${err.entry}; quota ${quota}; the rest is held by running registrations)`;
+    const waited = Date.now() - firstScheduledMs;
+    const final = waited >= this.options.spaceWaitMs;
+    return ApplicationFailure.create({
+      type: ErrorType.InsufficientCacheSpace,
+      message,
+      nonRetryable: final,
+      ...(final ? {} : { nextRetryDelay: Math.min(SPACE_RETRY_MS, Math.max(1, this.options.spaceWaitMs - waited)) }),
+    });
+  }
+
+  /** Drop the holds of runs that have ended without releasing them (worker or host gone, …). */
+  async releaseEndedRuns(isOpen: RunIsOpen): Promise<number> {
+    let released = 0;
+    for (const holder of this.index.holders()) {
+      const open = await isOpen(holder).catch(() => true); // Temporal unreachable: keep the hold
+      if (!open) released += this.index.release(holder.runId);
+    }
+    if (released > 0) this.options.logger.info({ released }, 'released cache holds of ended runs');
+    return released;
+  }
+
+  /**
+   * Make the index and the files agree again (run at worker start, before any download): finish
+   * interrupted evictions, drop entries whose files are gone, adopt verified files whose index
+   * update was lost, remove orphan files. Answers what it did.
+   */
+  async reconcile(): Promise<ReconcilePlan> {
+    const files = new Map<string, number>();
+    const partials = new Map<string, number>();
+    for (const [dir, into] of [[this.cache.dir, files], [this.cache.partialDir, partials]] as const) {
+      for (const e of await readdir(dir, { withFileTypes: true })) {
+        if (e.isFile() && isCacheFileName(e.name)) into.set(e.name, (await stat(join(dir, e.name))).size);
+      }
+    }
+    const plan = planReconcile(this.index.entries(), { files, partials });
+    for (const path of plan.removeFiles) await rm(join(this.cache.dir, path), { force: true });
+    for (const name of plan.dropEntries) {
+      for (const path of this.pathsOf(name)) await rm(path, { force: true });
+      this.index.forget(name);
+    }
+    for (const { name, size } of plan.markReady) this.index.markReady(name, size);
+    if (plan.removeFiles.length + plan.dropEntries.length + plan.markReady.length > 0) {
+      this.options.logger.warn(plan, 'cache reconciled with its index');
+    }
+    return plan;
+  }
+
+  /** Every file of entry `name`: the file, its companions (`<name>.raw`, …) and its partial file. */
+  private pathsOf(name: string): string[] {
+    const paths = [join(this.cache.dir, name), join(this.cache.partialDir, name)];
+    for (const dir of [this.cache.dir, this.cache.partialDir]) {
+      for (const f of safeReaddir(dir)) if (f.startsWith(`${name}.`)) paths.push(join(dir, f));
+    }
+    return paths;
+  }
+}
+
+/** How far ahead a download of unknown size reserves. */
+const UNKNOWN_SIZE_STEP = 64 << 20;
+const SPACE_RETRY_MS = 10_000;
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+

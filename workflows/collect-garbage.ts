@@ -1,0 +1,66 @@
+/**
+ * collectGarbage: the clean-up of cloud images at one site. Images ImageProxy registered that
+ * nobody has requested for `olderThanDays` and that nothing uses (no instance, no provisioned
+ * node) are deregistered. Cache eviction never deregisters anything; this is the only place
+ * cloud images are removed by policy. What it did is its result and its memo.
+ */
+import { ApplicationFailure, proxyActivities, upsertMemo } from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import type { CleanUpOutcome, CollectGarbageInput, CollectGarbageResult } from '../common/clean-up-contract.js';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
+import { isSiteName } from '../common/guid.js';
+import { siteTaskQueue } from '../common/naming.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const DAY_MS = 86_400_000;
+
+export async function collectGarbage(input: CollectGarbageInput): Promise<CollectGarbageResult> {
+  if (!isSiteName(input?.site) || !(typeof input.olderThanDays === 'number' && input.olderThanDays > 0)) {
+    throw ApplicationFailure.create({
+      type: ErrorType.InvalidRequest,
+      nonRetryable: true,
+      message: 'collectGarbage needs {site, olderThanDays > 0, dryRun?}',
+    });
+  }
+  const { site, olderThanDays } = input;
+  const dryRun = input.dryRun === true;
+  const onSite = proxyActivities<Activities>({
+    taskQueue: siteTaskQueue(site),
+    startToCloseTimeout: '10m',
+    retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+  });
+
+  // Workflow time is deterministic (the time of the workflow task).
+  const cutoff = new Date(Date.now() - olderThanDays * DAY_MS).toISOString();
+  const images = await onSite.listRegisteredImages();
+  const outcomes: CleanUpOutcome[] = [];
+  for (const image of images) {
+    if (image.lastRequestedAt >= cutoff) continue;
+    const outcome: CleanUpOutcome = { guid: image.guid, ids: image.ids, lastRequestedAt: image.lastRequestedAt, action: 'failed' };
+    try {
+      outcome.action = await onSite.deregisterIfUnused({ guid: image.guid, cutoff, dryRun });
+    } catch (err) {
+      // One image the site refuses to remove does not stop the clean-up of the others.
+      outcome.error = innermostMessage(err);
+    }
+    outcomes.push(outcome);
+  }
+  const result: CollectGarbageResult = { site, dryRun, cutoff, imagesSeen: images.length, outcomes };
+  upsertMemo({
+    dryRun,
+    cutoff,
+    imagesSeen: images.length,
+    deregistered: outcomes.filter((o) => o.action === 'deregistered').map((o) => o.guid),
+    wouldDeregister: outcomes.filter((o) => o.action === 'would-deregister').map((o) => o.guid),
+    keptInUse: outcomes.filter((o) => o.action === 'kept-in-use').map((o) => o.guid),
+    failed: outcomes.filter((o) => o.action === 'failed').map((o) => o.guid),
+  });
+  return result;
+}
+
+function innermostMessage(err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err);
+  for (let e: unknown = err; e instanceof Error; e = e.cause) message = e.message;
+  return message;
+}
