@@ -44,6 +44,8 @@ export async function startWorld(opts: {
   bittorrent?: unknown;
   /** The config's `cache` section (quota). */
   cache?: unknown;
+  /** The config's `gc` section (scheduled clean-up). */
+  gc?: unknown;
   startWorkers?: boolean;
 }): Promise<World> {
   const dataDir = await newTestDir('world');
@@ -52,6 +54,7 @@ export async function startWorld(opts: {
     ...(opts.http ? { http: opts.http } : {}),
     ...(opts.bittorrent ? { bittorrent: opts.bittorrent } : {}),
     ...(opts.cache ? { cache: opts.cache } : {}),
+    ...(opts.gc ? { gc: opts.gc } : {}),
   });
   const address = inject('temporalAddress');
   const workflowBundle = { code: await readFile(inject('workflowBundlePath'), 'utf8') };
