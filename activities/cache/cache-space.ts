@@ -120,7 +120,7 @@ export class CacheSpace {
       signal: abort.signal,
       failure: undefined as InsufficientSpaceError | undefined,
       onProgress: (p: TransferProgress): void => {
-        const wanted = p.bytesTotal ?? (p.bytesDone > reserved ? Math.max(2 * p.bytesDone, UNKNOWN_SIZE_STEP) : reserved);
+        const wanted = p.bytesTotal ?? (p.bytesDone > reserved ? this.roundUpForUnknownSize(p.bytesDone) : reserved);
         if (wanted > reserved && !guard.failure) {
           try {
             this.reserve(hash, wanted);
@@ -137,6 +137,12 @@ export class CacheSpace {
       done: (): void => signal.removeEventListener('abort', onCancel),
     };
     return guard;
+  }
+
+  /** A download of unknown size reserves ahead in steps (a sixteenth of the quota, at most 64 MiB). */
+  private roundUpForUnknownSize(bytesDone: number): number {
+    const step = Math.max(1, Math.min(UNKNOWN_SIZE_STEP, Math.floor((this.options.maxBytes ?? 0) / 16)));
+    return Math.ceil(bytesDone / step) * step;
   }
 
   /**
