@@ -5,6 +5,8 @@
  * answers "insufficient cache space" when everything evictable is held.
  */
 import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CacheIndex } from '../activities/cache/cache-index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCacheFileName } from '../activities/cache/reconcile-plan.js';
 import { RegistrationFailedError } from '../client/image-proxy-client.js';
@@ -83,5 +85,37 @@ describe('cache quota: true LRU eviction, safe for images in use', () => {
     expect((await hRun).ids.KERNEL).toBeDefined();
     await register(big);
     expect(await cached()).toEqual([hKernel.sha1, ...names(big)].sort());
+  });
+
+  it('releases what a run held when it fails or is cancelled', async () => {
+    const holdersOf = (runId: string): string[] => {
+      const index = new CacheIndex(join(world.dataDir, 'cache-index.sqlite'));
+      try {
+        return index.holders().filter((h) => h.runId === runId).map((h) => h.runId);
+      } finally {
+        index.close();
+      }
+    };
+
+    // Cancelled while its kernel is held back by the origin.
+    const p = await publishSampleImage(origin, { sizes: { FILESYSTEM: 256 << 10, KERNEL: 64 << 10 } });
+    origin.injectFaults(p.parts.find((x) => x.type === 'KERNEL')!.urlPath, { kind: 'delay', ms: 4000 });
+    const cancelled = await world.client.start({ url: p.url, guid: p.guid, site });
+    const cancelledRun = (await cancelled.describe()).runId;
+    await expect.poll(cached, { timeout: 15_000 }).toContain(p.parts.find((x) => x.type === 'FILESYSTEM')!.sha1);
+    expect(holdersOf(cancelledRun)).not.toEqual([]);
+    await cancelled.cancel();
+    await expect(cancelled.result()).rejects.toThrow();
+    expect(holdersOf(cancelledRun)).toEqual([]);
+
+    // Failed: its kernel does not match the metadata.
+    const q = await publishSampleImage(origin, {
+      sizes: { FILESYSTEM: 256 << 10, KERNEL: 64 << 10 },
+      editMetadata: (xml) => xml.replace(/(<type>KERNEL<\/type>\s*<signature>)[0-9a-f]{40}/, `$1${'f'.repeat(40)}`),
+    });
+    const failed = await world.client.start({ url: q.url, guid: q.guid, site });
+    const failedRun = (await failed.describe()).runId;
+    await expect(failed.result()).rejects.toThrow();
+    expect(holdersOf(failedRun)).toEqual([]);
   });
 });
