@@ -42,7 +42,10 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace'
     if (!shared) {
       const lastProgress = progressFrom(ctx.info.heartbeatDetails);
       const created: SharedTransfer = { latest: lastProgress, waiting: 0, abort: new AbortController(), done: Promise.resolve({ path: '', size: 0 }) };
-      created.done = fetchVerified(guid, part, created, lastProgress).finally(() => inFlight.delete(key));
+      // One writer per file on this host, also across the workers of other sites sharing the cache.
+      created.done = deps.cacheSpace
+        .exclusiveTransfer(part.hash, () => fetchVerified(guid, part, created, lastProgress))
+        .finally(() => inFlight.delete(key));
       inFlight.set(key, created);
       shared = created;
     }

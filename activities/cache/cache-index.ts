@@ -46,7 +46,10 @@ CREATE TABLE IF NOT EXISTS entries (
   size        INTEGER NOT NULL,
   state       TEXT NOT NULL CHECK (state IN ('downloading', 'ready', 'evicting')),
   use_seq     INTEGER NOT NULL,
-  last_use_ms INTEGER NOT NULL
+  last_use_ms INTEGER NOT NULL,
+  -- Who is transferring the file now (one writer per partial file), and until when the lease holds.
+  transfer_owner TEXT,
+  transfer_until INTEGER
 );
 CREATE TABLE IF NOT EXISTS holders (
   name        TEXT NOT NULL REFERENCES entries(name) ON DELETE CASCADE,
@@ -190,6 +193,49 @@ export class CacheIndex {
       this.db.prepare('DELETE FROM entries WHERE name = ?').run(name);
       this.db.prepare('DELETE FROM image_parts WHERE name = ?').run(name);
     });
+  }
+
+  /**
+   * Become the one writer of `name`'s partial file for `leaseMs`: answers `claimed` (also when
+   * `owner` had it or the last lease ran out), `ready` (the file is there: nothing to transfer) or
+   * `busy` (another worker transfers it now).
+   */
+  claimTransfer(name: string, owner: string, leaseMs: number): 'claimed' | 'ready' | 'busy' {
+    return this.immediate(() => {
+      const now = Date.now();
+      const row = this.db.prepare('SELECT state, transfer_owner AS o, transfer_until AS u FROM entries WHERE name = ?').get(name) as
+        | { state: EntryState; o: string | null; u: number | null }
+        | undefined;
+      if (row?.state === 'ready') return 'ready';
+      if (row && row.o !== null && row.o !== owner && (row.u ?? 0) > now) return 'busy';
+      this.db
+        .prepare(
+          `INSERT INTO entries (name, size, state, use_seq, last_use_ms, transfer_owner, transfer_until) VALUES (?, 0, 'downloading', ?, ?, ?, ?)
+           ON CONFLICT(name) DO UPDATE SET transfer_owner = excluded.transfer_owner, transfer_until = excluded.transfer_until`,
+        )
+        .run(name, this.nextSeq(), now, owner, now + leaseMs);
+      return 'claimed';
+    });
+  }
+
+  /** Extend `owner`'s lease on `name`'s transfer. */
+  renewTransfer(name: string, owner: string, leaseMs: number): void {
+    this.db.prepare('UPDATE entries SET transfer_until = ? WHERE name = ? AND transfer_owner = ?').run(Date.now() + leaseMs, name, owner);
+  }
+
+  /** `owner` is done transferring `name` (finished or failed). */
+  endTransfer(name: string, owner: string): void {
+    this.db.prepare('UPDATE entries SET transfer_owner = NULL, transfer_until = NULL WHERE name = ? AND transfer_owner = ?').run(name, owner);
+  }
+
+  /** Owners of transfer leases, to drop those of processes that are gone. */
+  transferOwners(): string[] {
+    return this.db.prepare('SELECT DISTINCT transfer_owner FROM entries WHERE transfer_owner IS NOT NULL').pluck().all() as string[];
+  }
+
+  /** Drop every lease of `owner` (a process that is gone). */
+  dropTransfers(owner: string): void {
+    this.db.prepare('UPDATE entries SET transfer_owner = NULL, transfer_until = NULL WHERE transfer_owner = ?').run(owner);
   }
 
   /** Release everything `runId` holds; answers how many entries it held. */

@@ -5,9 +5,12 @@
  * the size as soon as it is known, evicting least recently used unheld files), the index-aware
  * `lookup`/`commit` of `IndexedContentCache`, and `release` when the run ends.
  */
+import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { ErrorType } from '../../common/errors.js';
@@ -41,6 +44,8 @@ export type RunIsOpen = (holder: Holder) => Promise<boolean>;
 export class CacheSpace {
   readonly index: CacheIndex;
   private readonly cache: ContentCache;
+  /** Names this worker in transfer leases: `<host>:<pid>:<random>` (one per site worker). */
+  private readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
   constructor(private readonly options: CacheSpaceOptions) {
     this.cache = options.cache;
@@ -104,6 +109,28 @@ export class CacheSpace {
       this.index.forget(victim);
       this.options.logger.info({ evicted: victim, for: this.cache.nameOf(hash) }, 'evicted from the cache');
     });
+  }
+
+  /**
+   * Run `transfer` of `hash` as its only writer on this host: the workers of other sites (in this
+   * process or another) that share the cache wait meanwhile, heartbeating, and then find the file
+   * ready. A lease in the index, renewed while the transfer runs, says who writes; a writer that
+   * died loses it when it runs out (or at once when its process is seen gone).
+   */
+  async exclusiveTransfer<T>(hash: ContentHash, transfer: () => Promise<T>): Promise<T> {
+    const name = this.cache.nameOf(hash);
+    const ctx = Context.current();
+    while (this.index.claimTransfer(name, this.owner, TRANSFER_LEASE_MS) === 'busy') {
+      ctx.heartbeat(ctx.info.heartbeatDetails); // keep what an earlier attempt reported for resuming
+      await ctx.sleep(TRANSFER_WAIT_POLL_MS);
+    }
+    const renew = setInterval(() => this.index.renewTransfer(name, this.owner, TRANSFER_LEASE_MS), TRANSFER_LEASE_MS / 3);
+    try {
+      return await transfer();
+    } finally {
+      clearInterval(renew);
+      this.index.endTransfer(name, this.owner);
+    }
   }
 
   /**
@@ -189,6 +216,7 @@ export class CacheSpace {
         if (e.isFile() && isCacheFileName(e.name)) into.set(e.name, (await stat(join(dir, e.name))).size);
       }
     }
+    for (const owner of this.index.transferOwners()) if (processGone(owner)) this.index.dropTransfers(owner);
     const plan = planReconcile(this.index.entries(), { files, partials });
     for (const path of plan.removeFiles) await rm(join(this.cache.dir, path), { force: true });
     for (const name of plan.dropEntries) {
@@ -209,6 +237,21 @@ export class CacheSpace {
       for (const f of safeReaddir(dir)) if (f.startsWith(`${name}.`)) paths.push(join(dir, f));
     }
     return paths;
+  }
+}
+
+const TRANSFER_LEASE_MS = 60_000;
+const TRANSFER_WAIT_POLL_MS = 500;
+
+/** Whether the process named in a lease owner `<host>:<pid>:<token>` is known to be gone. */
+function processGone(owner: string): boolean {
+  const [host, pid] = owner.split(':');
+  if (host !== hostname() || !pid) return false; // another host's: only its lease running out tells
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
