@@ -20,7 +20,7 @@ export function makeSiteActivities(deps: Pick<ActivityDeps, 'backend' | 'cacheSp
     async lookupImage({ guid }: { guid: string }): Promise<ImageIds | null> {
       const ids = await deps.backend.lookup(guid);
       if (!ids) return null;
-      // Bookkeeping for the clean-up must not fail the request; the clean-up checks again before it acts.
+      // Bookkeeping for the clean-up must not fail the request (the warning says the record is stale).
       await deps.backend.markRequested?.(guid, new Date()).catch((err: unknown) =>
         deps.logger.warn({ guid, site: deps.backend.site, err: (err as Error).message }, 'could not record the request at the site'),
       );
