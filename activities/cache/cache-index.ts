@@ -51,8 +51,10 @@ CREATE TABLE IF NOT EXISTS entries (
   transfer_owner TEXT,
   transfer_until INTEGER
 );
+-- Holds outlive their entry: a part held by a running run stays held when its entry is dropped
+-- and made again (a reconcile, another process's eviction racing the hold). Released by run.
 CREATE TABLE IF NOT EXISTS holders (
-  name        TEXT NOT NULL REFERENCES entries(name) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
   workflow_id TEXT NOT NULL,
   run_id      TEXT NOT NULL,
   since_ms    INTEGER NOT NULL,
@@ -82,7 +84,6 @@ export class CacheIndex {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
     // Several processes may share the index; a writer waits for another rather than failing.
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
@@ -187,7 +188,7 @@ export class CacheIndex {
     });
   }
 
-  /** Drop `name` and its holders (its files are gone or going). */
+  /** Drop `name` (its files are gone or going). Its holders stay until their runs release them. */
   forget(name: string): void {
     this.immediate(() => {
       this.db.prepare('DELETE FROM entries WHERE name = ?').run(name);
