@@ -42,7 +42,7 @@ async function disagreements(dataDir: string): Promise<string[]> {
       if (entries.get(entryNameOf(f))?.state !== 'ready') problems.push(`${f} is on disk but not a ready entry`);
     }
     for (const f of (await readdir(join(cacheDir, '.partial'))).filter(isCacheFileName)) {
-      if (entries.get(f)?.state !== 'downloading') problems.push(`.partial/${f} belongs to no download`);
+      if (entries.get(entryNameOf(f))?.state !== 'downloading') problems.push(`.partial/${f} belongs to no download`);
     }
     return problems;
   } finally {
