@@ -7,6 +7,8 @@
  * `.partial/`), `ready` (the verified file under its name), `evicting` (chosen for eviction, file
  * being removed; counts against the quota until gone, finished on restart after a crash).
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { planEviction, type PlannedEntry } from './eviction-plan.js';
 
@@ -81,6 +83,7 @@ export class CacheIndex {
 
   /** Open (creating) the index at `file`. */
   constructor(file: string) {
+    mkdirSync(dirname(file), { recursive: true }); // a fresh data directory
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
