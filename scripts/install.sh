@@ -49,4 +49,12 @@ if [ ${#missing_pkgs[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}" >&2
 fi
 
+# 4. moto_server (PyPI moto[server]): the EC2 + S3 front end the Eucalyptus tests run against.
+#    Preinstalled with pip on some machines; otherwise into the project's .venv.
+if ! command -v moto_server >/dev/null 2>&1 && [ ! -x .venv/bin/moto_server ]; then
+  log "moto[server] into .venv"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]' >&2
+fi
+
 exit 0
