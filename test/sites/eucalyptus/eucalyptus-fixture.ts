@@ -2,12 +2,8 @@
  * A `eucalyptus` backend against a real moto_server, with its SDK clients instrumented: every
  * command sent is recorded (name and input) and a test may make chosen commands fail.
  */
-import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { DescribeImagesCommand, type EC2Client, type Image } from '@aws-sdk/client-ec2';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { CachedPart, PartType } from '../../../common/image-types.js';
 import { createEucalyptusSite } from '../../../activities/sites/eucalyptus/eucalyptus-site.js';
 import {
   EucalyptusSiteSchema,
@@ -17,9 +13,9 @@ import {
 import { createEc2Client } from '../../../activities/sites/eucalyptus/register.js';
 import { createBundleS3Client } from '../../../activities/sites/eucalyptus/upload-bundle.js';
 import type { SiteBackend } from '../../../activities/sites/site-backend.js';
-import { pseudoRandomBytes } from '../../../client/demo/sample-image.js';
 import type { EucalyptusCredentials } from '../../support/eucalyptus-credentials.js';
 import { uniqueName } from '../../support/image-proxy-world.js';
+export { writePart } from '../../support/cached-parts.js';
 
 export interface SentCommand {
   client: 'ec2' | 's3';
@@ -94,21 +90,5 @@ export async function instrumentedSite(
       });
       return (res.Contents ?? []).map((o) => o.Key!);
     },
-  };
-}
-
-let seed = Math.floor(Math.random() * 1e6);
-
-/** A part file of `size` pseudo-random bytes (a `zeros` tail makes it compressible), as the cache holds it. */
-export async function writePart(dir: string, type: PartType, size: number, opts: { zeros?: number } = {}): Promise<CachedPart> {
-  const data = Buffer.concat([pseudoRandomBytes(size - (opts.zeros ?? 0), ++seed), Buffer.alloc(opts.zeros ?? 0)]);
-  const path = join(dir, `${type.toLowerCase()}-${seed}.img`);
-  await writeFile(path, data);
-  return {
-    type,
-    hash: { algorithm: 'sha1', hex: createHash('sha1').update(data).digest('hex') },
-    url: `http://origin.invalid/${type.toLowerCase()}-${seed}.img`,
-    path,
-    size,
   };
 }
