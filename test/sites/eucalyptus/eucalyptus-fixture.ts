@@ -32,7 +32,10 @@ export interface InstrumentedSite {
   /** Make commands fail while `when` answers an error for them. */
   failWhen(when: ((c: SentCommand) => Error | undefined) | undefined): void;
   commands(name: string): SentCommand[];
-  /** Our images (owner self) whose name starts with `prefix`. */
+  /**
+   * Our images (owner self) whose name starts with `prefix` and that this site touched (registered
+   * or looked up by name): other tests share the moto_server.
+   */
   imagesNamed(prefix: string): Promise<Image[]>;
   /** Keys of every object in the site's bucket. */
   objects(): Promise<string[]>;
@@ -80,8 +83,14 @@ export async function instrumentedSite(
     },
     commands: (name) => sent.filter((c) => c.name === name),
     async imagesNamed(prefix) {
+      const touched = new Set<string>();
+      for (const c of sent) {
+        if (c.name === 'RegisterImageCommand') touched.add(String(c.input.Name));
+        const filters = (c.input.Filters ?? []) as { Name?: string; Values?: string[] }[];
+        for (const f of filters) if (f.Name === 'name') for (const v of f.Values ?? []) touched.add(v);
+      }
       const { Images = [] } = await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
-      return Images.filter((i) => i.Name?.startsWith(prefix));
+      return Images.filter((i) => i.Name?.startsWith(prefix) && touched.has(i.Name));
     },
     async objects() {
       const res = await s3.send(new ListObjectsV2Command({ Bucket: settings.bucket })).catch((err: Error) => {

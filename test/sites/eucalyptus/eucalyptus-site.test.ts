@@ -196,6 +196,30 @@ describe('eucalyptus site against moto_server', () => {
     expect(await readdir(workDirOf(site)).catch(() => [])).toEqual([]);
   });
 
+  it('after a crash mid-upload, the next attempt skips the parts already uploaded', async () => {
+    const site = await instrumentedSite(creds, join(dir, 'w7'));
+    const fs = await writePart(dir, 'FILESYSTEM', 14 * MiB); // incompressible: two parts
+    const guid = newGuid();
+    const name = imageNameOf('machine', fs);
+    // The worker "dies" as the manifest goes up: nothing of its clean-up gets through either.
+    site.failWhen((c) =>
+      (c.name === 'PutObjectCommand' && String(c.input.Key).endsWith('.manifest.xml')) || c.name === 'DeleteObjectCommand'
+        ? Object.assign(new Error('injected: connection reset'), { name: 'TimeoutError' })
+        : undefined,
+    );
+    const err = await site.backend.register({ guid, metadataUrl: 'x', parts: [fs], rawImageOf }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/removing what was made failed too .*run deregister later/);
+    expect((await site.objects()).sort()).toEqual([`${name}.part.00`, `${name}.part.01`]);
+
+    site.failWhen(undefined);
+    const mark = site.sent.length;
+    const ids = await site.backend.register({ guid, metadataUrl: 'x', parts: [fs], rawImageOf });
+    const puts = site.sent.slice(mark).filter((c) => c.name === 'PutObjectCommand').map((c) => c.input.Key);
+    expect(puts).toEqual([`${name}.manifest.xml`]); // same key and IV, same bytes: the parts were recognised
+    await proveBundle(site, name, 'machine', await readFile(fs.path));
+    expect(await site.backend.lookup(guid)).toEqual(ids);
+  });
+
   it('a registration that does not become available in time is undone', async () => {
     const site = await instrumentedSite(creds, join(dir, 'w3'), { registrationTimeoutSeconds: 0 });
     const fs = await writePart(dir, 'FILESYSTEM', 2 * MiB);
