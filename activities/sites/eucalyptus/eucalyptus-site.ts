@@ -186,7 +186,9 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
       const found = await findImageByName(ec2, name);
       if (found?.ImageId && found.State !== 'failed') {
         if (found.State !== 'available') {
-          this.createdImages.add(found.ImageId); // left pending by a crashed attempt: ours to finish or undo
+          // Left pending by a crashed attempt: ours to finish, or to undo with its bundle.
+          this.createdImages.add(found.ImageId);
+          this.uploadedBundles.add(name);
           await this.waitAvailable(found.ImageId, progress);
         }
         await this.tagPart(found.ImageId, part, idKeyOf(part.type), found);
