@@ -167,7 +167,7 @@ class PartWriter extends Writable {
     const handle = this.current?.handle;
     this.current = undefined;
     // Let pending uploads settle, so the caller's clean-up sees every object they made.
-    Promise.allSettled([...this.pending, handle?.close()]).then(() => cb(err));
+    void Promise.allSettled([...this.pending, handle?.close()]).then(() => cb(err));
   }
 
   private async writeChunk(chunk: Buffer): Promise<void> {
