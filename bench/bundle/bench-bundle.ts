@@ -29,14 +29,16 @@ const work = resolve(values.dir!);
 
 interface Sample {
   seconds: number;
+  /** User + system CPU seconds of the whole process tree: what the work costs, whatever else runs. */
+  cpuSeconds: number;
   maxRssKiB: number;
   bundledBytes: number;
 }
 
 /** Run a command under /usr/bin/time, answering wall seconds and the peak RSS of its largest process. */
-async function timed(cmd: string, args: string[]): Promise<{ seconds: number; maxRssKiB: number; stdout: string }> {
+async function timed(cmd: string, args: string[]): Promise<{ seconds: number; cpuSeconds: number; maxRssKiB: number; stdout: string }> {
   const started = process.hrtime.bigint();
-  const child = spawn('/usr/bin/time', ['-f', '__MAXRSS__%M', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-f', '__MAXRSS__%M __CPU__%U %S', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -45,7 +47,8 @@ async function timed(cmd: string, args: string[]): Promise<{ seconds: number; ma
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (code !== 0) throw new Error(`${cmd} failed (${code}): ${stderr.slice(-2000)}`);
   const rss = /__MAXRSS__(\d+)/.exec(stderr);
-  return { seconds, maxRssKiB: Number(rss?.[1] ?? 0), stdout };
+  const cpu = /__CPU__([\d.]+) ([\d.]+)/.exec(stderr);
+  return { seconds, cpuSeconds: Number(cpu?.[1] ?? 0) + Number(cpu?.[2] ?? 0), maxRssKiB: Number(rss?.[1] ?? 0), stdout };
 }
 
 async function dirBytes(dir: string): Promise<number> {
@@ -60,7 +63,7 @@ async function ours(image: string): Promise<Sample> {
   await mkdir(out, { recursive: true });
   const t = await timed(process.execPath, ['--import', 'tsx', resolve('bench/bundle/bundle-once.ts'), image, out, values.threads!]);
   const line = JSON.parse(t.stdout.trim().split('\n').pop()!) as { maxRssKiB: number; bundledBytes: number };
-  return { seconds: t.seconds, maxRssKiB: Math.max(t.maxRssKiB, line.maxRssKiB), bundledBytes: line.bundledBytes };
+  return { seconds: t.seconds, cpuSeconds: t.cpuSeconds, maxRssKiB: Math.max(t.maxRssKiB, line.maxRssKiB), bundledBytes: line.bundledBytes };
 }
 
 async function pipeline(image: string): Promise<Sample> {
@@ -80,7 +83,7 @@ async function pipeline(image: string): Promise<Sample> {
   ].join('\n');
   const t = await timed('bash', ['-c', script]);
   const bundledBytes = (await dirBytes(out)) - (await stat(join(out, 'digest'))).size - (await stat(join(out, 'parts.sha1'))).size;
-  return { seconds: t.seconds, maxRssKiB: t.maxRssKiB, bundledBytes };
+  return { seconds: t.seconds, cpuSeconds: t.cpuSeconds, maxRssKiB: t.maxRssKiB, bundledBytes };
 }
 
 const median = (xs: number[]): number => {
@@ -106,13 +109,16 @@ for (let i = 0; i < runs; i++) {
   ][]) {
     const s = await fn(image);
     samples[label].push(s);
-    console.log(`run ${i + 1} ${label.padEnd(8)} ${s.seconds.toFixed(2)} s  ${(s.bundledBytes / 2 ** 20).toFixed(1)} MiB bundled  peak RSS ${(s.maxRssKiB / 1024).toFixed(0)} MiB`);
+    console.log(`run ${i + 1} ${label.padEnd(8)} ${s.seconds.toFixed(2)} s  cpu ${s.cpuSeconds.toFixed(2)} s  ${(s.bundledBytes / 2 ** 20).toFixed(1)} MiB bundled  peak RSS ${(s.maxRssKiB / 1024).toFixed(0)} MiB`);
   }
 }
 const mo = median(samples.ours.map((s) => s.seconds));
 const mp = median(samples.pipeline.map((s) => s.seconds));
 console.log(`median ours     ${mo.toFixed(2)} s (${((sizeMiB / mo)).toFixed(1)} MiB/s)  peak RSS ${(Math.max(...samples.ours.map((s) => s.maxRssKiB)) / 1024).toFixed(0)} MiB`);
 console.log(`median pipeline ${mp.toFixed(2)} s (${((sizeMiB / mp)).toFixed(1)} MiB/s)  peak RSS (largest process) ${(Math.max(...samples.pipeline.map((s) => s.maxRssKiB)) / 1024).toFixed(0)} MiB`);
-console.log(`ratio pipeline/ours ${(mp / mo).toFixed(2)}`);
+const co = median(samples.ours.map((s) => s.cpuSeconds));
+const cp = median(samples.pipeline.map((s) => s.cpuSeconds));
+console.log(`median cpu ours ${co.toFixed(2)} s, pipeline ${cp.toFixed(2)} s`);
+console.log(`ratio pipeline/ours: wall ${(mp / mo).toFixed(2)}, cpu ${(cp / co).toFixed(2)}  (load average at the end ${(await import('node:os')).loadavg()[0]!.toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores)`);
 await rm(join(work, 'ours'), { recursive: true, force: true });
 await rm(join(work, 'pipeline'), { recursive: true, force: true });

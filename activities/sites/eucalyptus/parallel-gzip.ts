@@ -17,6 +17,11 @@ export interface ParallelGzipOptions {
   threads?: number;
   /** Bytes of input per block. @default 1 MiB */
   blockSize?: number;
+  /**
+   * Blocks handed to threads and not yet written out; enough that the threads keep working while
+   * this thread is busy downstream. @default 4 per thread
+   */
+  blocksInFlight?: number;
 }
 
 const WINDOW = 32 * 1024;
@@ -51,7 +56,7 @@ export function createParallelGzip(options: ParallelGzipOptions = {}): Transform
   const level = options.level ?? 6;
   const threads = Math.max(1, options.threads ?? 2);
   const blockSize = options.blockSize ?? 1024 * 1024;
-  const maxInFlight = threads * 2;
+  const maxInFlight = Math.max(1, options.blocksInFlight ?? threads * 4);
 
   const workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true }));
   const waiting = new Map<number, { resolve: (r: { out: Uint8Array; crc: number }) => void; reject: (e: Error) => void }>();
