@@ -3,6 +3,7 @@
  * `{"sites": {"<name>": {"type": "local" | "eucalyptus" | "xcat", …}}}`. Validated once, at start.
  */
 import { z } from 'zod';
+import { EucalyptusSiteSchema } from '../activities/sites/eucalyptus/eucalyptus-site-options.js';
 import { XcatSiteSchema } from '../activities/sites/xcat/xcat-site-options.js';
 import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
@@ -17,9 +18,9 @@ export const LocalSiteSchema = z
   })
   .strict();
 
-// The cloud backends validate their own options when their worker starts (see activities/sites/*).
-export const EucalyptusSiteSchema = z.object({ type: z.literal('eucalyptus') }).passthrough();
-export { XcatSiteSchema };
+// The cloud backends define their own options (activities/sites/*) and resolve their credentials
+// when their worker starts.
+export { EucalyptusSiteSchema, XcatSiteSchema };
 
 export const SiteSchema = z.discriminatedUnion('type', [LocalSiteSchema, EucalyptusSiteSchema, XcatSiteSchema]);
 

@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import type { SiteConfig } from '../config/config-schema.js';
 import { createLocalSite } from '../activities/sites/local/local-site.js';
 import type { SiteBackend } from '../activities/sites/site-backend.js';
+import { createEucalyptusSite } from '../activities/sites/eucalyptus/eucalyptus-site.js';
+import { resolveEucalyptusSite } from '../activities/sites/eucalyptus/eucalyptus-site-options.js';
 import { createXcatSite } from '../activities/sites/xcat/xcat-site.js';
 import { parseXcatSiteOptions } from '../activities/sites/xcat/xcat-site-options.js';
 
@@ -27,6 +29,9 @@ export async function createSiteBackend(config: SiteConfig, ctx: BackendContext)
       return createXcatSite({ site: ctx.site, config: options, privateKey });
     }
     case 'eucalyptus':
-      throw new Error(`site ${ctx.site}: the ${config.type} backend is not available in this build`);
+      return createEucalyptusSite({
+        settings: await resolveEucalyptusSite(config, { site: ctx.site, configDir: ctx.configDir }),
+        workDir: join(ctx.dataDir, 'tmp', 'eucalyptus', ctx.site),
+      });
   }
 }
