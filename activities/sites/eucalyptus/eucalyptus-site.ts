@@ -21,6 +21,7 @@ import { ErrorType } from '../../../common/errors.js';
 import { ID_KEYS, idKeyOf, type CachedPart, type IdKey, type ImageIds } from '../../../common/image-types.js';
 import type { RegisterRequest, SiteBackend } from '../site-backend.js';
 import { bundleImage } from './bundle-image.js';
+import { eucalyptusCleanUp } from './eucalyptus-clean-up.js';
 import { EUCALYPTUS_SITE_TYPE, type EucalyptusSiteSettings } from './eucalyptus-site-options.js';
 import { buildManifest, type BundleImageType } from './manifest.js';
 import {
@@ -365,7 +366,7 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
     });
   }
 
-  return { type: EUCALYPTUS_SITE_TYPE, site, lookup, register, deregister, close };
+  return { type: EUCALYPTUS_SITE_TYPE, site, lookup, register, deregister, close, ...eucalyptusCleanUp(ec2) };
 }
 
 function errorName(err: unknown): string {
