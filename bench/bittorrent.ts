@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -36,6 +37,20 @@ const median = (xs: number[]): number => {
 async function peakRssKiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+}
+
+/** Peak resident set of the children of `pid` (aria2c under sh), in KiB. */
+async function childPeakRssKiB(pid: number): Promise<number> {
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  const kib = await Promise.all(children.trim().split(/\s+/).filter(Boolean).map((c) => peakRssKiB(Number(c))));
+  return Math.max(0, ...kib);
+}
+
+/** The children's user and system time from sh's `times` output (its second line: `0m1.234s 0m0.456s`). */
+function childCpuSeconds(timesOutput: string): number {
+  const lines = timesOutput.trim().split('\n');
+  const seconds = [...(lines.at(-1) ?? '').matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return seconds.length === 2 ? seconds[0]! + seconds[1]! : NaN;
 }
 
 async function writeImage(path: string): Promise<void> {
@@ -66,6 +81,9 @@ async function main(): Promise<void> {
   const ours: number[] = [];
   const oursDownloadOnly: number[] = [];
   const theirs: number[] = [];
+  // CPU seconds (user + system) per round: on a loaded machine wall time follows CPU time needed.
+  const oursCpu: number[] = [];
+  const theirsCpu: number[] = [];
   let aria2PeakKiB = 0;
   try {
     for (let round = 0; round < rounds; round++) {
@@ -82,6 +100,7 @@ async function main(): Promise<void> {
         tmpDir: join(dir, 'tmp'),
         logger,
       });
+      const cpu0 = process.cpuUsage();
       let t0 = performance.now();
       let downloaded: number | undefined;
       const got = await transport.fetchToFile({
@@ -94,6 +113,8 @@ async function main(): Promise<void> {
         },
       });
       ours.push((performance.now() - t0) / 1000);
+      const cpu = process.cpuUsage(cpu0);
+      oursCpu.push((cpu.user + cpu.system) / 1e6);
       oursDownloadOnly.push(downloaded ?? NaN);
       await shared.release();
       await rm(dir, { recursive: true, force: true });
@@ -104,23 +125,29 @@ async function main(): Promise<void> {
       await mkdir(adir, { recursive: true });
       const port = await freePort();
       t0 = performance.now();
+      // Through sh, whose `times` reports the CPU time of its waited-for child (aria2c) on stderr.
       const child = spawn(
-        'aria2c',
-        ['--seed-time=0', `--dir=${adir}`, `--listen-port=${port}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false',
+        'sh',
+        ['-c', 'aria2c "$@"; code=$?; times >&2; exit $code', 'sh', '--seed-time=0', `--dir=${adir}`, `--listen-port=${port}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false',
           '--enable-peer-exchange=false', '--interface=127.0.0.1', '--disable-ipv6=true', '--console-log-level=warn', '--summary-interval=0',
           '--file-allocation=none', torrent.path],
-        { stdio: 'ignore' },
+        { stdio: ['ignore', 'ignore', 'pipe'] },
       );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       let peak = 0;
-      const poll = setInterval(() => void peakRssKiB(child.pid!).then((k) => (peak = Math.max(peak, k))), 100);
+      // aria2c is sh's child: poll the RSS of sh's children.
+      const poll = setInterval(() => void childPeakRssKiB(child.pid!).then((k) => (peak = Math.max(peak, k))), 100);
       const code = await new Promise<number | null>((r) => child.once('exit', r));
       clearInterval(poll);
       theirs.push((performance.now() - t0) / 1000);
+      theirsCpu.push(childCpuSeconds(stderr));
       aria2PeakKiB = Math.max(aria2PeakKiB, peak);
       if (code !== 0) throw new Error(`aria2c exited with ${code}`);
       await rm(adir, { recursive: true, force: true });
       console.error(
-        `round ${round + 1}: ours ${ours.at(-1)!.toFixed(2)} s (download ${oursDownloadOnly.at(-1)!.toFixed(2)} s), aria2c ${theirs.at(-1)!.toFixed(2)} s`,
+        `round ${round + 1}: ours ${ours.at(-1)!.toFixed(2)} s (download ${oursDownloadOnly.at(-1)!.toFixed(2)} s, CPU ${oursCpu.at(-1)!.toFixed(2)} s),` +
+          ` aria2c ${theirs.at(-1)!.toFixed(2)} s (CPU ${theirsCpu.at(-1)!.toFixed(2)} s)`,
       );
     }
   } finally {
@@ -135,6 +162,8 @@ async function main(): Promise<void> {
   console.log(`  ours   (webtorrent transport, incl. .torrent fetch and whole-file SHA-1): median ${mo.toFixed(2)} s  (${(sizeMiB / mo).toFixed(0)} MiB/s)  peak RSS ${oursPeakMiB.toFixed(0)} MiB (whole bench process)`);
   console.log(`         of which the download until the last piece was verified: median ${median(oursDownloadOnly).toFixed(2)} s`);
   console.log(`  aria2c (fresh leecher, --seed-time=0):                                  median ${mt.toFixed(2)} s  (${(sizeMiB / mt).toFixed(0)} MiB/s)  peak RSS ${(aria2PeakKiB / 1024).toFixed(0)} MiB`);
+  console.log(`  CPU time (user+sys) median: ours ${median(oursCpu).toFixed(2)} s, aria2c ${median(theirsCpu).toFixed(2)} s (the shared seeder not counted)`);
+  console.log(`  load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`  ratio aria2c/ours: ${(mt / mo).toFixed(2)}  (goal >= 0.8)`);
   await rm(root, { recursive: true, force: true });
 }
