@@ -10,7 +10,8 @@ import { dataDirFrom, defaultSiteOf, hostIdFrom, loadConfig } from '../config/lo
 import { createLogger } from '../workers/logger.js';
 import { startDevEnvironment, startWorkers } from '../workers/dev-environment.js';
 import { ImageProxyClient, type ImageStatus } from './image-proxy-client.js';
-import { startFrontFromConfig } from './http-front/front-from-config.js';
+import { startFrontFromConfig, type FrontFromConfigOptions } from './http-front/front-from-config.js';
+import type { HttpFront } from './http-front/server.js';
 import type { DistributeImageResult } from '../common/distribute-contract.js';
 import type { RegisterImageInput, RegisterImageResult } from '../common/register-contract.js';
 import { progressLine } from './progress-line.js';
@@ -46,6 +47,21 @@ function addHttpOptions(command: Command): Command {
     .option('--http-port <port>', 'port of the SOAP/JSON front (0: any free port)', '8080')
     .option('--http-host <host>', 'address of the SOAP/JSON front', '127.0.0.1')
     .option('--insecure', 'allow a non-loopback --http-host without authentication in the config');
+}
+
+/** Start the SOAP/JSON front as the command line says, and say where it listens. */
+async function startFront(
+  opts: HttpOptions,
+  deps: Pick<FrontFromConfigOptions, 'config' | 'configDir' | 'client' | 'logger'>,
+): Promise<HttpFront> {
+  const front = await startFrontFromConfig({
+    ...deps,
+    host: opts.httpHost,
+    port: Number(opts.httpPort),
+    ...(opts.insecure ? { insecure: true } : {}),
+  });
+  console.log(`SOAP: ${front.url}/axis2/services/IMAGEPROXY?wsdl  JSON: ${front.url}/v1/images`);
+  return front;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -90,16 +106,7 @@ addHttpOptions(
     try {
       if (opts.http) {
         client = await ImageProxyClient.connect({ address: env.address, namespace: env.namespace });
-        front = await startFrontFromConfig({
-          config,
-          configDir,
-          client,
-          logger,
-          host: opts.httpHost,
-          port: Number(opts.httpPort),
-          ...(opts.insecure ? { insecure: true } : {}),
-        });
-        console.log(`SOAP: ${front.url}/axis2/services/IMAGEPROXY?wsdl  JSON: ${front.url}/v1/images`);
+        front = await startFront(opts, { config, configDir, client, logger });
       }
     } catch (err) {
       await client?.close();
@@ -120,16 +127,7 @@ addHttpOptions(
   const logger = createLogger();
   const client = await connectClient();
   try {
-    const front = await startFrontFromConfig({
-      config,
-      configDir,
-      client,
-      logger,
-      host: opts.httpHost,
-      port: Number(opts.httpPort),
-      ...(opts.insecure ? { insecure: true } : {}),
-    });
-    console.log(`SOAP: ${front.url}/axis2/services/IMAGEPROXY?wsdl  JSON: ${front.url}/v1/images`);
+    const front = await startFront(opts, { config, configDir, client, logger });
     await untilSignal();
     await front.close();
   } finally {

@@ -9,6 +9,7 @@
 import { CreateTagsCommand, DescribeImagesCommand, DescribeInstancesCommand, type EC2Client, type Image } from '@aws-sdk/client-ec2';
 import { ID_KEYS, type IdKey, type ImageIds } from '../../../common/image-types.js';
 import type { RegisteredImage, SiteBackend } from '../site-backend.js';
+import { parseIdsTag } from './ids-tag.js';
 
 const GUID_TAG_PREFIX = 'imageproxy:guid:';
 const REQUESTED_TAG_PREFIX = 'imageproxy:requested:';
@@ -61,7 +62,7 @@ export function registeredImagesOf(images: readonly Image[]): RegisteredImage[] 
     for (const tag of image.Tags ?? []) {
       if (!tag.Key?.startsWith(GUID_TAG_PREFIX)) continue;
       const guid = tag.Key.slice(GUID_TAG_PREFIX.length);
-      const ids = parseIds(tag.Value);
+      const ids = parseIdsTag(tag.Value);
       if (!ids) continue; // still being registered: not an image anyone can use
       const created = new Date(image.CreationDate ?? 0);
       const requestedTag = image.Tags?.find((t) => t.Key === REQUESTED_TAG_PREFIX + guid)?.Value;
@@ -75,13 +76,3 @@ export function registeredImagesOf(images: readonly Image[]): RegisteredImage[] 
   return [...byGuid.values()];
 }
 
-function parseIds(value: string | undefined): ImageIds | undefined {
-  if (!value?.includes('=')) return undefined;
-  const ids: ImageIds = {};
-  for (const item of value.split(',')) {
-    const [key, id] = item.split('=');
-    if (!key || !id || !(ID_KEYS as readonly string[]).includes(key)) return undefined;
-    ids[key as IdKey] = id;
-  }
-  return ids;
-}

@@ -22,6 +22,7 @@ import { ID_KEYS, idKeyOf, type CachedPart, type IdKey, type ImageIds } from '..
 import type { RegisterRequest, SiteBackend } from '../site-backend.js';
 import { bundleImage } from './bundle-image.js';
 import { eucalyptusCleanUp } from './eucalyptus-clean-up.js';
+import { formatIdsTag, parseIdsTag } from './ids-tag.js';
 import { EUCALYPTUS_SITE_TYPE, type EucalyptusSiteSettings } from './eucalyptus-site-options.js';
 import { buildManifest, type BundleImageType } from './manifest.js';
 import {
@@ -63,21 +64,6 @@ export function imageNameOf(kind: BundleImageType, part: CachedPart, bootsWith: 
   if (!bootsWith.kernelId && !bootsWith.ramdiskId) return base;
   const deps = createHash('sha1').update(`${bootsWith.kernelId ?? ''}/${bootsWith.ramdiskId ?? ''}`).digest('hex');
   return `${base}-${deps.slice(0, 8)}`;
-}
-
-/** The answer as a tag value, and back. */
-export function formatIdsTag(ids: ImageIds): string {
-  return ID_KEYS.filter((k) => ids[k]).map((k) => `${k}=${ids[k]}`).join(',');
-}
-export function parseIdsTag(value: string | undefined): ImageIds | undefined {
-  if (!value || !value.includes('=')) return undefined;
-  const ids: ImageIds = {};
-  for (const item of value.split(',')) {
-    const [key, id] = item.split('=');
-    if (!key || !id || !(ID_KEYS as readonly string[]).includes(key)) return undefined;
-    ids[key as IdKey] = id;
-  }
-  return ids;
 }
 
 export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBackend {
