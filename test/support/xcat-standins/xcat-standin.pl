@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # A stand-in for the xCAT commands the xcat site runs (lsdef, mkdef, chdef, rmdef, imgimport,
 # nodeset, packimage), for tests: one script, linked under each name. State lives on disk under
-# $XCAT_STANDIN_STATE (osimage/<name>: attr=value lines; nodes/<name>); every call appends its argv
+# $XCAT_STANDIN_STATE (osimage/<name> and nodes/<name>: attr=value lines); every call appends its argv
 # to argv.log as one JSON line. Files under fail/ make calls fail: fail/xcatd-down (every command),
 # fail/permission-denied (every command), fail/<command> (that command, message = file content).
 # The messages are xCAT's own, as printed by xcat2/xcat-core (quoted beside each one).
@@ -53,19 +53,20 @@ if (-e "$state/fail/$cmd") {
 mkpath("$state/osimage");
 mkpath("$state/nodes");
 
-sub objfile { return "$state/osimage/$_[0]" }
+# Objects of type node live in nodes/, every other type (osimage) in osimage/.
+sub objfile { my ($name, $type) = @_; return (($type // 'osimage') eq 'node' ? "$state/nodes/" : "$state/osimage/") . $name }
 
 sub read_obj {
-    my ($name) = @_;
-    open(my $f, '<', objfile($name)) or return undef;
+    my ($name, $type) = @_;
+    open(my $f, '<', objfile($name, $type)) or return undef;
     my %a;
     while (<$f>) { chomp; my ($k, $v) = split(/=/, $_, 2); $a{$k} = $v if defined $v; }
     return \%a;
 }
 
 sub write_obj {
-    my ($name, $attrs) = @_;
-    open(my $f, '>', objfile($name)) or die "write $name: $!";
+    my ($name, $attrs, $type) = @_;
+    open(my $f, '>', objfile($name, $type)) or die "write $name: $!";
     print $f "$_=$attrs->{$_}\n" for sort keys %$attrs;
     close $f;
 }
@@ -83,6 +84,42 @@ sub parse_def_args {
         elsif (!defined $name) { $name = $a }
     }
     return ($type, $name, $force, \%attrs);
+}
+
+# `lsdef -t node -w attr==val [-w …] [-i a,b]` (DBobjectdefs.pm processArgs + defls): every node is
+# read, those matching all -w clauses are shown as `Object name: n` and, with -i, each listed attr
+# as `    attr=value` (shown even when unset). No node matches: nothing printed, exit 0. No node at
+# all: processArgs' getObjectsOfType fails: "Could not get objects of type 'node'.", exit 1.
+if ($cmd eq 'lsdef' && grep { $_ eq '-w' } @ARGV) {
+    my ($type, @where, @show) = ('node');
+    my @args = @ARGV;
+    while (@args) {
+        my $a = shift @args;
+        if    ($a eq '-t') { $type = shift @args }
+        elsif ($a eq '-w') { push @where, shift @args }
+        elsif ($a eq '-i') { @show = split(/,/, shift @args) }
+    }
+    die "stand-in lsdef -w supports -t node only\n" unless $type eq 'node';
+    opendir(my $d, "$state/nodes");
+    my @nodes = sort grep { !/^\./ } readdir($d);
+    unless (@nodes) {
+        print STDERR "Error: [$mn]: Could not get objects of type 'node'.\n";
+        exit 1;
+    }
+    for my $n (@nodes) {
+        my $obj = read_obj($n, 'node') || {};
+        my $match = 1;
+        for my $w (@where) {
+            # xCAT::Utils parse_selection_string: attr==val, attr!=val (attr=~re, attr!~re not needed here)
+            my ($attr, $op, $val) = $w =~ /^([^=!~]+)(==|!=)(.*)$/ or die "stand-in lsdef: unsupported -w $w\n";
+            my $have = $obj->{$attr} // '';
+            $match = 0 if ($op eq '==' ? $have ne $val : $have eq $val);
+        }
+        next unless $match;
+        print "Object name: $n\n";
+        print "    $_=" . ($obj->{$_} // '') . "\n" for sort @show;
+    }
+    exit 0;
 }
 
 if ($cmd eq 'lsdef') {
@@ -109,15 +146,15 @@ if ($cmd eq 'lsdef') {
 
 if ($cmd eq 'mkdef' || $cmd eq 'chdef') {
     my ($type, $name, $force, $attrs) = parse_def_args(@ARGV);
-    if ($cmd eq 'mkdef' && -e objfile($name) && !$force) {
+    if ($cmd eq 'mkdef' && -e objfile($name, $type) && !$force) {
         # DBobjectdefs.pm defmk: "A definition for '$obj' already exists." … "0 object definitions have been created or modified."
         print "Warning: [$mn]: A definition for '$name' already exists.\n";
         print STDERR "Error: [$mn]: 0 object definitions have been created or modified.\n";
         exit 1;
     }
-    my $obj = ($cmd eq 'chdef' ? read_obj($name) : undef) || {};
+    my $obj = ($cmd eq 'chdef' ? read_obj($name, $type) : undef) || {};
     $obj->{$_} = $attrs->{$_} for keys %$attrs;
-    write_obj($name, $obj);
+    write_obj($name, $obj, $type);
     # DBobjectdefs.pm: "$nodenum object definitions have been created or modified."
     print "1 object definitions have been created or modified.\n";
     exit 0;
@@ -125,12 +162,12 @@ if ($cmd eq 'mkdef' || $cmd eq 'chdef') {
 
 if ($cmd eq 'rmdef') {
     my ($type, $name) = parse_def_args(@ARGV);
-    unless (-e objfile($name)) {
+    unless (-e objfile($name, $type)) {
         print STDERR "Error: [$mn]: Could not find an object named '$name' of type '$type'.\n";
         print STDERR "Error: [$mn]: 0 object definitions have been removed.\n";
         exit 1;
     }
-    unlink objfile($name);
+    unlink objfile($name, $type);
     # DBobjectdefs.pm defrm: "$nodenum object definitions have been removed."
     print "1 object definitions have been removed.\n";
     exit 0;
@@ -198,7 +235,10 @@ if ($cmd eq 'nodeset') {
         exit 1;
     }
     for my $n (@nodes) {
-        open(my $f, '>', "$state/nodes/$n"); print $f "osimage=$osimage\n"; close $f;
+        # nodeset osimage=N sets the node's provmethod to N (nodetype table).
+        my $node = read_obj($n, 'node') || {};
+        $node->{provmethod} = $osimage;
+        write_obj($n, $node, 'node');
         # destiny.pm: "$node: netboot $osvers-$osarch-$profile"
         print "$n: netboot $obj->{osvers}-$obj->{osarch}-$obj->{profile}\n";
     }
