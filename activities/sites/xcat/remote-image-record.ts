@@ -19,6 +19,8 @@ export interface RemoteImageRecord {
   dirs: string[];
   /** Ids answered for the image. */
   ids: Partial<Record<'FILESYSTEM' | 'KERNEL' | 'RAMDISK', string>>;
+  /** ISO time of the first registration (absent in records written before it was kept: the file's mtime is used). */
+  registeredAt?: string;
 }
 
 export function readRecord(sftp: SFTPWrapper, path: string): Promise<RemoteImageRecord | undefined> {

@@ -10,12 +10,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import ssh2, { type SFTPWrapper } from 'ssh2';
 import { ErrorType } from '../../../common/errors.js';
 import type { CachedPart, ImageIds } from '../../../common/image-types.js';
-import type { RegisterRequest, SiteBackend } from '../site-backend.js';
+import type { RegisteredImage, RegisterRequest, SiteBackend } from '../site-backend.js';
 import { detectInputForm, InputFormError, type InputForm } from './detect-input-form.js';
 import { parseHostKeyPin } from './host-key-pin.js';
 import { pathsOutside, type ImgexportManifest } from './imgexport-manifest.js';
 import { NETBOOT_INITRD, NETBOOT_KERNEL, netbootNamesOf, rootimgFileName, stateDirsOf } from './osimage-naming.js';
+import { classifyNodeUsage, nodesUsingArgs } from './node-usage.js';
 import { readRecord, removeFile, writeRecord, type RemoteImageRecord } from './remote-image-record.js';
+import { readRequestMark, requestMarkPath, writeRequestMark } from './remote-request-mark.js';
 import { checkName, checkPathUnder, RemoteValueError } from './remote-values.js';
 import { remoteHash, remoteSize, RemoteHashMismatchError, uploadVerified } from './sftp-upload.js';
 import { HostKeyMismatchError, SshAuthError, SshSession, type SshTarget } from './ssh-session.js';
@@ -42,6 +44,9 @@ export interface XcatSiteOptions {
 }
 
 export interface XcatSite extends SiteBackend {
+  listImages(): Promise<RegisteredImage[]>;
+  markRequested(guid: string, at: Date): Promise<void>;
+  inUse(guid: string): Promise<boolean>;
   /** `nodeset <nodes> osimage=<name>` for the image of `guid`; each node's answer. */
   provision(guid: string, nodes: readonly string[]): Promise<Record<string, { ok: boolean; detail: string }>>;
 }
@@ -235,9 +240,11 @@ export function createXcatSite({ site, config, privateKey }: XcatSiteOptions): X
       files: files.map((f) => ({ path: posix.join(names.dir, f.name), size: f.part.size })),
       dirs,
       ids,
+      registeredAt,
     });
     const recordPath = stateDirsOf(root, req.guid).record;
     const previous = await readRecord(sftp, recordPath);
+    const registeredAt = previous?.registeredAt ?? new Date().toISOString();
 
     const found = await lsdef(s, names.osimage);
     if (found.kind === 'exists') {
@@ -300,6 +307,7 @@ export function createXcatSite({ site, config, privateKey }: XcatSiteOptions): X
     const name = manifest.imagename;
     const recordPath = stateDirsOf(root, req.guid).record;
     const previous = await readRecord(sftp, recordPath);
+    const registeredAt = previous?.registeredAt ?? new Date().toISOString();
     const ids: ImageIds = { FILESYSTEM: name };
     const record = (state: RemoteImageRecord['state'], dirs: string[], sizes: Map<string, number>): RemoteImageRecord => ({
       guid: req.guid,
@@ -310,6 +318,7 @@ export function createXcatSite({ site, config, privateKey }: XcatSiteOptions): X
       files: manifest.imageFiles.map((path) => ({ path, ...(sizes.has(path) ? { size: sizes.get(path)! } : {}) })),
       dirs,
       ids,
+      registeredAt,
     });
     const sizesNow = async (): Promise<Map<string, number>> => {
       const sizes = new Map<string, number>();
@@ -402,6 +411,7 @@ export function createXcatSite({ site, config, privateKey }: XcatSiteOptions): X
       if (files.length > 0) await run(s, ['rm', '-f', '--', ...files], 'removing the image files');
       for (const d of [...made].sort((a, b) => b.length - a.length)) await s.exec(['rmdir', '--', checkPathUnder(d, root, 'directory')]);
       await removeFile(sftp, dirs.record);
+      await removeFile(sftp, requestMarkPath(dirs.recordsDir, guid));
       await s.exec(['rm', '-rf', '--', dirs.staging], { asUser: true });
     });
   }
@@ -417,7 +427,63 @@ export function createXcatSite({ site, config, privateKey }: XcatSiteOptions): X
     });
   }
 
-  return { type: XCAT_SITE_TYPE, site, lookup, register, deregister, provision };
+  // The clean-up's capabilities (SiteBackend.listImages, markRequested, inUse).
+
+  async function listImages(): Promise<RegisteredImage[]> {
+    return withSession(async (_s, sftp) => {
+      const { recordsDir } = stateDirsOf(root, 'x');
+      const images: RegisteredImage[] = [];
+      for (const entry of await listDirEntries(sftp, recordsDir)) {
+        const guid = /^([^.][^/]*)\.json$/.exec(entry.filename)?.[1];
+        if (!guid) continue; // request marks, temp files
+        const record = await readRecord(sftp, posix.join(recordsDir, entry.filename));
+        // Pending: being registered (or undone); never an image anyone can use, and not ours to clean.
+        if (!record || record.state !== 'complete' || record.guid !== guid) continue;
+        const parsed = record.registeredAt ? new Date(record.registeredAt) : undefined;
+        const registeredAt = parsed && !Number.isNaN(parsed.getTime()) ? parsed : new Date(entry.attrs.mtime * 1000);
+        const requested = await readRequestMark(sftp, requestMarkPath(recordsDir, guid));
+        images.push({ guid, ids: record.ids, registeredAt, lastRequestedAt: requested && requested > registeredAt ? requested : registeredAt });
+      }
+      return images;
+    });
+  }
+
+  async function markRequested(guid: string, at: Date): Promise<void> {
+    await withSession(async (_s, sftp) => {
+      const dirs = stateDirsOf(root, guid);
+      // Only an image ImageProxy holds here: never leave a mark without a record.
+      const record = await readRecord(sftp, dirs.record);
+      if (!record || record.state !== 'complete') return;
+      await writeRequestMark(sftp, requestMarkPath(dirs.recordsDir, guid), at);
+    });
+  }
+
+  async function inUse(guid: string): Promise<boolean> {
+    return withSession(async (s, sftp) => {
+      const record = await readRecord(sftp, stateDirsOf(root, guid).record);
+      if (!record) return false; // nothing of ours at the site
+      const osimage = checkName(record.osimage, 'osimage name');
+      const result = await s.exec([cmd.lsdef, ...nodesUsingArgs(osimage)]);
+      const usage = classifyNodeUsage(result, osimage);
+      if (usage.kind === 'error') {
+        // Never "unused" on an error: the clean-up retries, and reports the image failed if it persists.
+        const type = usage.failure === 'permission-denied' ? ErrorType.Misconfigured : ErrorType.SiteUnavailable;
+        throw fail(type, `cannot tell which nodes use osimage ${osimage}: ${usage.message}`, usage.failure === 'permission-denied');
+      }
+      return usage.kind === 'in-use';
+    });
+  }
+
+  return { type: XCAT_SITE_TYPE, site, lookup, register, deregister, provision, listImages, markRequested, inUse };
+}
+
+function listDirEntries(sftp: SFTPWrapper, dir: string): Promise<{ filename: string; attrs: { mtime: number } }[]> {
+  return new Promise((resolve, reject) =>
+    sftp.readdir(dir, (err, list) => {
+      if (err) return (err as Error & { code?: number }).code === 2 ? resolve([]) : reject(new Error(`sftp ls ${dir}: ${err.message}`));
+      resolve(list.filter((e) => e.filename !== '.' && e.filename !== '..'));
+    }),
+  );
 }
 
 function listDir(sftp: SFTPWrapper, dir: string): Promise<string[]> {
