@@ -1,7 +1,8 @@
 /**
  * Which nodes an osimage is provisioned to, from `lsdef -t node -w provmethod==<osimage> -i provmethod`.
  * Pure. `nodeset <nodes> osimage=<name>` sets each node's provmethod to the osimage name, so a node
- * whose provmethod is the osimage boots (or will boot) it. The formats, from xcat2/xcat-core
+ * whose provmethod is the osimage boots (or will boot) it. (A node can also name a netboot image the
+ * older way, `provmethod=netboot` with `profile=<its profile>`: the same query on `profile`.) The formats, from xcat2/xcat-core
  * (xCAT-server/lib/xcat/plugins/DBobjectdefs.pm, processArgs and defls):
  *
  *   matches, exit 0:      Object name: cn01
@@ -22,12 +23,13 @@ const NONE_FOUND = /^No object definitions have been found\.?$/;
 const EMPTY_TABLE = /^Could not find any object definitions to display\.?$/;
 const NO_NODES = /^Error: (?:\[[^\]]*\]: )?Could not get objects of type 'node'\.$/;
 
-/** The argv (after the lsdef path) that asks which nodes have `osimage` as their provmethod. */
-export function nodesUsingArgs(osimage: string): string[] {
-  return ['-t', 'node', '-w', `provmethod==${osimage}`, '-i', 'provmethod'];
+/** The argv (after the lsdef path) that asks which nodes have `attr` set to exactly `value`. */
+export function nodesUsingArgs(value: string, attr = 'provmethod'): string[] {
+  return ['-t', 'node', '-w', `${attr}==${value}`, '-i', attr];
 }
 
-export function classifyNodeUsage(result: CommandResult, osimage: string): NodeUsage {
+/** Classify the answer to `nodesUsingArgs(value, attr)`. */
+export function classifyNodeUsage(result: CommandResult, value: string, attr = 'provmethod'): NodeUsage {
   const error = (why: string): NodeUsage => ({ kind: 'error', failure: failureKindOf(result), message: `${why}: ${describeFailure(result)}` });
   const out = lines(result.stdout);
   const err = lines(result.stderr);
@@ -44,8 +46,8 @@ export function classifyNodeUsage(result: CommandResult, osimage: string): NodeU
   if (!understood || stanzas.size === 0) return error('unexpected lsdef output');
   const nodes: string[] = [];
   for (const [node, attrs] of stanzas) {
-    // -w provmethod== is an exact match; a node with another provmethod means we misread something.
-    if (attrs.provmethod !== osimage) return error(`lsdef listed node ${node} with provmethod=${attrs.provmethod ?? '(none)'}`);
+    // -w attr== is an exact match; a node with another value means we misread something.
+    if (attrs[attr] !== value) return error(`lsdef listed node ${node} with ${attr}=${attrs[attr] ?? '(none)'}`);
     nodes.push(node);
   }
   return { kind: 'in-use', nodes };

@@ -463,14 +463,23 @@ export function createXcatSite({ site, config, privateKey }: XcatSiteOptions): X
       const record = await readRecord(sftp, stateDirsOf(root, guid).record);
       if (!record) return false; // nothing of ours at the site
       const osimage = checkName(record.osimage, 'osimage name');
-      const result = await s.exec([cmd.lsdef, ...nodesUsingArgs(osimage)]);
-      const usage = classifyNodeUsage(result, osimage);
-      if (usage.kind === 'error') {
-        // Never "unused" on an error: the clean-up retries, and reports the image failed if it persists.
-        const type = usage.failure === 'permission-denied' ? ErrorType.Misconfigured : ErrorType.SiteUnavailable;
-        throw fail(type, `cannot tell which nodes use osimage ${osimage}: ${usage.message}`, usage.failure === 'permission-denied');
+      // By osimage name (nodeset … osimage=N); and for our netboot sets, whose profile
+      // `<profilePrefix>-<guid>` is theirs alone, also by profile (nodeset … netboot, the older way).
+      const asks: [string, string][] = [['provmethod', osimage]];
+      if (record.form === 'netboot' && record.files[0]) {
+        // The profile is the image directory's name (as registered, whatever the config says now).
+        asks.push(['profile', checkName(posix.basename(posix.dirname(record.files[0].path)), 'profile')]);
       }
-      return usage.kind === 'in-use';
+      for (const [attr, value] of asks) {
+        const usage = classifyNodeUsage(await s.exec([cmd.lsdef, ...nodesUsingArgs(value, attr)]), value, attr);
+        if (usage.kind === 'error') {
+          // Never "unused" on an error: the clean-up retries, and reports the image failed if it persists.
+          const type = usage.failure === 'permission-denied' ? ErrorType.Misconfigured : ErrorType.SiteUnavailable;
+          throw fail(type, `cannot tell which nodes use osimage ${osimage}: ${usage.message}`, usage.failure === 'permission-denied');
+        }
+        if (usage.kind === 'in-use') return true;
+      }
+      return false;
     });
   }
 

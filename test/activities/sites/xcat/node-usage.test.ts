@@ -36,6 +36,12 @@ describe('which nodes use an osimage (lsdef -t node -w provmethod==…)', () => 
     expect(classifyNodeUsage(r(0, 'Object name: cn01\n    provmethod=netboot\n'), N)).toMatchObject({ kind: 'error', message: expect.stringMatching(/cn01 with provmethod=netboot/) });
     expect(classifyNodeUsage(r(0, `Object name: cn01\n    provmethod=${N}\nsomething else\n`), N).kind).toBe('error');
   });
+
+  it('asks the same way about another attribute (profile)', () => {
+    expect(nodesUsingArgs('imageproxy-abc', 'profile')).toEqual(['-t', 'node', '-w', 'profile==imageproxy-abc', '-i', 'profile']);
+    expect(classifyNodeUsage(r(0, 'Object name: cn03\n    profile=imageproxy-abc\n'), 'imageproxy-abc', 'profile')).toEqual({ kind: 'in-use', nodes: ['cn03'] });
+    expect(classifyNodeUsage(r(0, 'Object name: cn03\n    profile=compute\n'), 'imageproxy-abc', 'profile').kind).toBe('error');
+  });
 });
 
 describe('request marks', () => {

@@ -106,6 +106,14 @@ describe('clean-up at an xcat site', () => {
     const out = await runProcess(chdef, ['-t', 'node', '-o', 'cn01', 'provmethod=netboot'], { env: { XCAT_STANDIN_STATE: mn.stateDir } });
     expect(out.code).toBe(0);
     expect(await backend().inUse(used.guid)).toBe(false);
+    // A node that names the netboot set the older way (provmethod=netboot + its profile) uses it too.
+    const mkdef = (mn.siteConfig().commands as Record<string, string>).mkdef!;
+    const cn03 = ['-t', 'node', '-o', 'cn03', 'provmethod=netboot', 'os=rhels8.6', 'arch=x86_64', `profile=imageproxy-${used.guid}`];
+    expect((await runProcess(mkdef, cn03, { env: { XCAT_STANDIN_STATE: mn.stateDir } })).code).toBe(0);
+    expect(await backend().inUse(used.guid)).toBe(true);
+    const rmdef = (mn.siteConfig().commands as Record<string, string>).rmdef!;
+    expect((await runProcess(rmdef, ['-t', 'node', '-o', 'cn03'], { env: { XCAT_STANDIN_STATE: mn.stateDir } })).code).toBe(0);
+    expect(await backend().inUse(used.guid)).toBe(false);
     const after = await world.client.collectGarbage({ site, olderThanDays });
     expect(byGuid(after)[used.guid]).toBe('deregistered'); // (the others are older than 10 s by now too)
     expect(await mn.osimage(osimageOf(used))).toBeUndefined();
