@@ -33,6 +33,16 @@ function connectClient(): Promise<ImageProxyClient> {
   return ImageProxyClient.connect();
 }
 
+/** Run `fn` with a client connected to TEMPORAL_ADDRESS, closed afterwards whatever happens. */
+async function withClient<T>(fn: (client: ImageProxyClient) => Promise<T>): Promise<T> {
+  const client = await connectClient();
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 interface HttpOptions {
@@ -169,8 +179,7 @@ program
     const { config } = await setup(program.opts<CommonOptions>());
     const defaultSite = defaultSiteOf(config);
     const sites = opts.allSites ? Object.keys(config.sites) : opts.site.length > 0 ? opts.site : [defaultSite];
-    const client = await connectClient();
-    try {
+    await withClient(async (client) => {
       if (sites.length === 1 && !opts.allSites && !opts.prefetch) {
         const result = await registerShowingProgress(client, { url: opts.url, guid: opts.guid, site: sites[0]! }, { plainLines: !opts.json });
         if (opts.json) console.log(JSON.stringify({ guid: result.guid, site: result.site, ids: result.ids }));
@@ -190,9 +199,7 @@ program
       });
       console.log(opts.json ? JSON.stringify(result) : formatDistribution(result));
       if (result.failed.length > 0) process.exitCode = 2;
-    } finally {
-      await client.close();
-    }
+    });
   });
 
 program
@@ -203,13 +210,10 @@ program
   .option('--json', 'print JSON')
   .action(async (guid: string, opts: { site?: string; json?: boolean }) => {
     const site = opts.site ?? defaultSiteOf((await setup(program.opts<CommonOptions>())).config);
-    const client = await connectClient();
-    try {
+    await withClient(async (client) => {
       const result = await client.deregister(guid, site);
       console.log(opts.json ? JSON.stringify({ ...result, deregistered: true }) : `${guid} removed from ${site}`);
-    } finally {
-      await client.close();
-    }
+    });
   });
 
 program
@@ -220,8 +224,7 @@ program
   .option('--json', 'print JSON')
   .action(async (guid: string, opts: { site?: string; json?: boolean }) => {
     const site = opts.site ?? defaultSiteOf((await setup(program.opts<CommonOptions>())).config);
-    const client = await connectClient();
-    try {
+    await withClient(async (client) => {
       const status = await client.getStatus(guid, site);
       if (!status) {
         if (opts.json) console.log(JSON.stringify({ guid, site, status: 'UNKNOWN' }));
@@ -230,9 +233,7 @@ program
         return;
       }
       console.log(opts.json ? JSON.stringify(status) : formatStatus(status));
-    } finally {
-      await client.close();
-    }
+    });
   });
 
 program
@@ -244,8 +245,7 @@ program
   .option('--missing', 'per GUID, the configured sites that do not hold it (drift)')
   .option('--json', 'print JSON')
   .action(async (opts: { site?: string; guid?: string; all?: boolean; missing?: boolean; json?: boolean }) => {
-    const client = await connectClient();
-    try {
+    await withClient(async (client) => {
       if (opts.missing) {
         const { config } = await setup(program.opts<CommonOptions>());
         const sites = opts.site ? [opts.site] : Object.keys(config.sites);
@@ -262,9 +262,7 @@ program
       });
       if (opts.json) console.log(JSON.stringify(runs));
       else for (const r of runs) console.log(`${r.guid}  ${r.site || '-'}  ${r.type.padEnd(15)} ${r.status.padEnd(10)} ${r.stage ?? ''}  ${r.startTime.toISOString()}`);
-    } finally {
-      await client.close();
-    }
+    });
   });
 
 program
@@ -281,17 +279,14 @@ program
     if (olderThanDays === undefined || !(olderThanDays > 0)) {
       throw new Error('gc needs --older-than-days N (a number > 0) or gc.olderThanDays in the config');
     }
-    const client = await connectClient();
-    try {
+    await withClient(async (client) => {
       const result = await client.collectGarbage({ site, olderThanDays, dryRun: opts.dryRun === true });
       if (opts.json) console.log(JSON.stringify(result));
       else {
         console.log(`${result.site}: ${result.imagesSeen} images, ${result.outcomes.length} not requested since ${result.cutoff}${result.dryRun ? ' (dry run)' : ''}`);
         for (const o of result.outcomes) console.log(`  ${o.guid}  ${o.action.padEnd(16)} last requested ${o.lastRequestedAt}${o.error ? `: ${o.error}` : ''}`);
       }
-    } finally {
-      await client.close();
-    }
+    });
   });
 
 program
