@@ -2,7 +2,8 @@
  * distributeImage over several sites, each with its own worker and task queue, against a real
  * Temporal server, a real HTTP origin and real files. One site is made to fail for real: its
  * worker's config does not allow the origin's host (a non-retryable refusal at that site only).
- * The Eucalyptus (moto) backend is not on main yet, so all sites here are `local` sites.
+ * The sites here are `local` ones (their files are easy to inspect); distribute-eucalyptus.test.ts
+ * runs a distribution with a moto-backed Eucalyptus site among them.
  */
 import { access, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
