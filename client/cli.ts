@@ -33,6 +33,11 @@ function connectClient(): Promise<ImageProxyClient> {
   return ImageProxyClient.connect();
 }
 
+/** The site the user named, else the config's default site. */
+async function siteOrDefault(site: string | undefined): Promise<string> {
+  return site ?? defaultSiteOf((await setup(program.opts<CommonOptions>())).config);
+}
+
 /** Run `fn` with a client connected to TEMPORAL_ADDRESS, closed afterwards whatever happens. */
 async function withClient<T>(fn: (client: ImageProxyClient) => Promise<T>): Promise<T> {
   const client = await connectClient();
@@ -209,7 +214,7 @@ program
   .option('--site <name>', 'site (default: the config default)')
   .option('--json', 'print JSON')
   .action(async (guid: string, opts: { site?: string; json?: boolean }) => {
-    const site = opts.site ?? defaultSiteOf((await setup(program.opts<CommonOptions>())).config);
+    const site = await siteOrDefault(opts.site);
     await withClient(async (client) => {
       const result = await client.deregister(guid, site);
       console.log(opts.json ? JSON.stringify({ ...result, deregistered: true }) : `${guid} removed from ${site}`);
@@ -223,7 +228,7 @@ program
   .option('--site <name>', 'site (default: the config default)')
   .option('--json', 'print JSON')
   .action(async (guid: string, opts: { site?: string; json?: boolean }) => {
-    const site = opts.site ?? defaultSiteOf((await setup(program.opts<CommonOptions>())).config);
+    const site = await siteOrDefault(opts.site);
     await withClient(async (client) => {
       const status = await client.getStatus(guid, site);
       if (!status) {
