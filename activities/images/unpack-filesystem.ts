@@ -4,7 +4,7 @@
  * liblzma), then, if the result is a tar, write its member `filesystem`; otherwise the decompressed
  * bytes are the image. Anything else is a BadArchive failure naming the part and the problem.
  */
-import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,6 +15,7 @@ import tar from 'tar-stream';
 import unbzip2 from 'unbzip2-stream';
 import { ErrorType } from '../../common/errors.js';
 import { isTarHeader, memberRole, sniffCompression, unsupportedFormatOf, type Compression } from './archive-format.js';
+import { writeToFile } from '../files/file-closed.js';
 
 export interface UnpackOptions {
   /** The compressed part as downloaded (verified). */
@@ -68,7 +69,7 @@ export async function unpackFilesystem(opts: UnpackOptions): Promise<UnpackResul
           bytes = await extractFilesystemMember(all, opts.dest, bad);
         } else {
           const counted = countBytes(all, (n) => (bytes = n));
-          await pipeline(Readable.from(counted), createWriteStream(opts.dest));
+          await writeToFile(opts.dest, {}, (file) => pipeline(Readable.from(counted), file));
         }
       },
       ...(opts.signal ? [{ signal: opts.signal }] : []),
@@ -148,7 +149,7 @@ async function extractFilesystemMember(
       if (role === 'filesystem') {
         if (type !== 'file' && type !== 'contiguous-file') throw bad(`tar member ${JSON.stringify(name)} is a ${type}, not a file`);
         if (size !== undefined) throw bad('tar holds more than one member named filesystem');
-        await pipeline(entry, createWriteStream(dest));
+        await writeToFile(dest, {}, (file) => pipeline(entry, file));
         size = entry.header.size ?? 0;
       } else {
         if (seen.length < 5) seen.push(name);

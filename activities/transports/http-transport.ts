@@ -9,13 +9,14 @@
  * rebuilt by re-reading it from local disk, while the request is on its way.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { HttpConfig } from '../../config/config-schema.js';
+import { writeToFile } from '../files/file-closed.js';
 import { classifyStatus, ifRangeValidatorOf, parseContentRange } from './http-resume-rules.js';
 import { originRejected, transferInterrupted, urlNotAllowed } from './transfer-errors.js';
 import type { FetchRequest, FetchResult, Transport } from './transport.js';
@@ -160,19 +161,29 @@ async function transfer(
   response.socket.setTimeout(config.idleTimeoutMs, () =>
     response.destroy(transferInterrupted(`${request.url}: no data for ${config.idleTimeoutMs} ms after ${counter.bytes} bytes`)),
   );
-  try {
-    await pipeline(response, counter, createWriteStream(request.destPath, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_BUFFER_BYTES }), {
-      signal: request.signal,
-    });
-  } catch (err) {
-    if (isApplicationFailure(err) || request.signal?.aborted) throw err;
-    if (String((err as NodeJS.ErrnoException).code).startsWith('HPE_') && length !== undefined) {
-      throw transferInterrupted(`${request.url}: the origin sent more than its Content-Length of ${length} bytes (${(err as Error).message})`, err as Error);
+  // A broken connection ends the body rather than failing the pipeline: the bytes already received
+  // (up to a few MiB in the counter's and file's buffers) are written, not dropped, so a retry
+  // resumes from everything that arrived. writeToFile: on any other failure the kept prefix is
+  // final before anyone resumes from it.
+  let broke: Error | undefined;
+  async function* bodyUntilBroken(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of response) yield chunk as Buffer;
+    } catch (err) {
+      broke = err as Error;
     }
-    throw transferInterrupted(`${request.url}: transfer broke after ${counter.bytes} bytes: ${(err as Error).message}`, err as Error);
+  }
+  try {
+    await writeToFile(request.destPath, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_BUFFER_BYTES }, (file) =>
+      pipeline(bodyUntilBroken(), counter, file, { signal: request.signal }),
+    );
+  } catch (err) {
+    response.destroy(); // the generator may be parked on the socket; nothing reads it any more
+    throw failureOfTransfer(request, err, counter.bytes, length);
   } finally {
     response.socket?.setTimeout(0);
   }
+  if (broke) throw failureOfTransfer(request, broke, counter.bytes, length);
   // The origin closes the connection after the body (we asked for `Connection: close`); anything it
   // sends before that is more than the Content-Length it announced.
   await closed(response, SOCKET_CLOSE_WAIT_MS);
@@ -189,6 +200,15 @@ async function transfer(
     throw transferInterrupted(`${request.url}: got ${counter.bytes} bytes, the origin announced ${total}`);
   }
   return { bytes: counter.bytes, hashHex: hash.digest('hex'), ...(offset > 0 ? { bytesResumed: offset } : {}) };
+}
+
+/** The failure to report for an error while streaming the body. */
+function failureOfTransfer(request: FetchRequest, err: unknown, bytes: number, length: number | undefined): Error {
+  if (isApplicationFailure(err) || request.signal?.aborted) return err as Error;
+  if (String((err as NodeJS.ErrnoException).code).startsWith('HPE_') && length !== undefined) {
+    return transferInterrupted(`${request.url}: the origin sent more than its Content-Length of ${length} bytes (${(err as Error).message})`, err as Error);
+  }
+  return transferInterrupted(`${request.url}: transfer broke after ${bytes} bytes: ${(err as Error).message}`, err as Error);
 }
 
 /**

@@ -123,7 +123,10 @@ export class HttpOrigin {
         const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
         if (piece.length > 0) {
           entry.bytesSent += piece.length;
-          if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+          if (entry.bytesSent >= limit) {
+            // Into the kernel before the drop, so the client really receives afterBytes bytes.
+            await new Promise((r) => res.write(piece, r));
+          } else if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
         }
         if (entry.bytesSent >= limit) {
           (body as Readable).destroy();
