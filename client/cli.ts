@@ -12,6 +12,7 @@ import { startDevEnvironment, startWorkers } from '../workers/dev-environment.js
 import { ImageProxyClient, type ImageStatus } from './image-proxy-client.js';
 import { startFrontFromConfig, type FrontFromConfigOptions } from './http-front/front-from-config.js';
 import type { HttpFront } from './http-front/server.js';
+import type { CollectGarbageInput } from '../common/clean-up-contract.js';
 import type { DistributeImageResult } from '../common/distribute-contract.js';
 import type { RegisterImageInput, RegisterImageResult } from '../common/register-contract.js';
 import { progressLine } from './progress-line.js';
@@ -275,17 +276,26 @@ program
   .description('run the clean-up of cloud images now: deregister images not requested for N days and not in use')
   .option('--site <name>', 'site (default: the config default)')
   .option('--older-than-days <days>', 'days without a request (default: gc.olderThanDays in the config)')
+  .option('--not-requested-since <time>', 'instead: images not requested since this ISO 8601 time')
   .option('--dry-run', 'only list what would be deregistered')
   .option('--json', 'print the result as JSON')
-  .action(async (opts: { site?: string; olderThanDays?: string; dryRun?: boolean; json?: boolean }) => {
+  .action(async (opts: { site?: string; olderThanDays?: string; notRequestedSince?: string; dryRun?: boolean; json?: boolean }) => {
     const { config } = await setup(program.opts<CommonOptions>());
     const site = opts.site ?? defaultSiteOf(config);
-    const olderThanDays = opts.olderThanDays !== undefined ? Number(opts.olderThanDays) : config.gc?.olderThanDays;
-    if (olderThanDays === undefined || !(olderThanDays > 0)) {
-      throw new Error('gc needs --older-than-days N (a number > 0) or gc.olderThanDays in the config');
+    const dryRun = opts.dryRun === true;
+    let input: CollectGarbageInput;
+    if (opts.notRequestedSince !== undefined) {
+      if (opts.olderThanDays !== undefined) throw new Error('gc takes --older-than-days or --not-requested-since, not both');
+      input = { site, notRequestedSince: opts.notRequestedSince, dryRun };
+    } else {
+      const olderThanDays = opts.olderThanDays !== undefined ? Number(opts.olderThanDays) : config.gc?.olderThanDays;
+      if (olderThanDays === undefined || !(olderThanDays > 0)) {
+        throw new Error('gc needs --older-than-days N (a number > 0), --not-requested-since TIME or gc.olderThanDays in the config');
+      }
+      input = { site, olderThanDays, dryRun };
     }
     await withClient(async (client) => {
-      const result = await client.collectGarbage({ site, olderThanDays, dryRun: opts.dryRun === true });
+      const result = await client.collectGarbage(input);
       if (opts.json) console.log(JSON.stringify(result));
       else {
         console.log(`${result.site}: ${result.imagesSeen} images, ${result.outcomes.length} not requested since ${result.cutoff}${result.dryRun ? ' (dry run)' : ''}`);

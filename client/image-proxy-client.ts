@@ -5,7 +5,7 @@
 import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import type { ImageIds } from '../common/image-types.js';
-import type { CollectGarbageInput, CollectGarbageResult } from '../common/clean-up-contract.js';
+import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
 import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import {
@@ -273,7 +273,8 @@ export class ImageProxyClient {
    */
   async collectGarbage(input: CollectGarbageInput): Promise<CollectGarbageResult> {
     if (!isSiteName(input.site)) throw new InvalidRequestError(`not a site name: ${JSON.stringify(input.site)}`);
-    if (!(input.olderThanDays > 0)) throw new InvalidRequestError(`olderThanDays must be a number > 0, got ${input.olderThanDays}`);
+    const chosen = cleanUpCutoff(input, Date.now());
+    if ('problem' in chosen) throw new InvalidRequestError(chosen.problem);
     return this.temporal.workflow.execute<typeof collectGarbage>('collectGarbage', {
       args: [input],
       workflowId: `${cleanUpWorkflowId(input.site)}/now-${Date.now()}`,

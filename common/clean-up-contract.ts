@@ -7,7 +7,12 @@ import type { ImageIds } from './image-types.js';
 export interface CollectGarbageInput {
   site: string;
   /** Images not requested for this many days (fractions allowed) are candidates. */
-  olderThanDays: number;
+  olderThanDays?: number;
+  /**
+   * Instead of `olderThanDays`: images not requested since this time (ISO 8601) are candidates,
+   * an absolute cutoff ("nothing asked for since the last refresh"). Give exactly one of the two.
+   */
+  notRequestedSince?: string;
   /** Only report what would be deregistered. @default false */
   dryRun?: boolean;
 }
@@ -42,4 +47,25 @@ export interface ListedImage {
   ids: ImageIds;
   registeredAt: string;
   lastRequestedAt: string;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The cutoff of a clean-up as an ISO time, from exactly one of `olderThanDays` (> 0) or
+ * `notRequestedSince` (a time not after `nowMs`), or the reason the input is not usable.
+ */
+export function cleanUpCutoff(input: Pick<CollectGarbageInput, 'olderThanDays' | 'notRequestedSince'>, nowMs: number): { cutoff: string } | { problem: string } {
+  const { olderThanDays, notRequestedSince } = input;
+  if (olderThanDays !== undefined && notRequestedSince !== undefined) return { problem: 'give olderThanDays or notRequestedSince, not both' };
+  if (notRequestedSince !== undefined) {
+    const at = typeof notRequestedSince === 'string' ? Date.parse(notRequestedSince) : NaN;
+    if (Number.isNaN(at)) return { problem: `notRequestedSince is not a time: ${JSON.stringify(notRequestedSince)}` };
+    if (at > nowMs) return { problem: `notRequestedSince ${notRequestedSince} is in the future` };
+    return { cutoff: new Date(at).toISOString() };
+  }
+  if (typeof olderThanDays !== 'number' || !(olderThanDays > 0)) {
+    return { problem: `olderThanDays must be a number > 0, got ${JSON.stringify(olderThanDays)}` };
+  }
+  return { cutoff: new Date(nowMs - olderThanDays * DAY_MS).toISOString() };
 }

@@ -14,9 +14,8 @@ import { HttpOrigin } from './support/http-origin.js';
 import { newTestDir, startWorld, uniqueName, type World } from './support/image-proxy-world.js';
 import { startMotoServer, type MotoServer } from './support/moto-server.js';
 import { publishSampleImage, type PublishedImage } from './support/sample-images.js';
+import { timeBetweenRequests } from './support/time-between-requests.js';
 
-const DAY_S = 86_400;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('clean-up at a eucalyptus site (moto_server)', () => {
   let origin: HttpOrigin;
@@ -55,12 +54,12 @@ describe('clean-up at a eucalyptus site (moto_server)', () => {
     const oldIds = (await register(old)).ids;
     const usedIds = (await register(used)).ids;
     await ec2.send(new RunInstancesCommand({ ImageId: usedIds.FILESYSTEM!, MinCount: 1, MaxCount: 1 }));
-    await sleep(11_000);
+    // An absolute cutoff between the first registrations and the later one (moto keeps seconds).
+    const cutoff = await timeBetweenRequests();
     await register(fresh);
-    const olderThanDays = 10 / DAY_S; // not requested for 10 s
 
     const before = await imageIds();
-    const out = await runProcess('node', [CLI, 'gc', '--site', site, '--older-than-days', String(olderThanDays), '--dry-run', '--json'], {
+    const out = await runProcess('node', [CLI, 'gc', '--site', site, '--not-requested-since', cutoff, '--dry-run', '--json'], {
       env: { TEMPORAL_ADDRESS: world.address, IMAGEPROXY_DATA_DIR: world.dataDir },
     });
     expect(out.stderr).toBe('');
@@ -69,7 +68,7 @@ describe('clean-up at a eucalyptus site (moto_server)', () => {
     expect(byGuid(dry)).toEqual({ [old.guid]: 'would-deregister', [used.guid]: 'kept-in-use' });
     expect(await imageIds()).toEqual(before);
 
-    const real = await world.client.collectGarbage({ site, olderThanDays });
+    const real = await world.client.collectGarbage({ site, notRequestedSince: cutoff });
     expect(byGuid(real)).toEqual({ [old.guid]: 'deregistered', [used.guid]: 'kept-in-use' });
     const after = await imageIds();
     for (const id of Object.values(oldIds)) expect(after).not.toContain(id);

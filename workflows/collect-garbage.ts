@@ -1,29 +1,30 @@
 /**
  * collectGarbage: the clean-up of cloud images at one site. Images ImageProxy registered that
- * nobody has requested for `olderThanDays` and that nothing uses (no instance, no provisioned
+ * nobody has requested for `olderThanDays` (or since `notRequestedSince`) and that nothing uses (no instance, no provisioned
  * node) are deregistered. Cache eviction never deregisters anything; this is the only place
  * cloud images are removed by policy. What it did is its result and its memo.
  */
 import { ApplicationFailure, proxyActivities, upsertMemo } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import type { CleanUpOutcome, CollectGarbageInput, CollectGarbageResult } from '../common/clean-up-contract.js';
+import { cleanUpCutoff, type CleanUpOutcome, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import { isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const DAY_MS = 86_400_000;
-
 export async function collectGarbage(input: CollectGarbageInput): Promise<CollectGarbageResult> {
-  if (!isSiteName(input?.site) || !(typeof input.olderThanDays === 'number' && input.olderThanDays > 0)) {
+  // Workflow time is deterministic (the time of the workflow task).
+  const chosen = isSiteName(input?.site) ? cleanUpCutoff(input, Date.now()) : { problem: `not a site name: ${JSON.stringify(input?.site)}` };
+  if ('problem' in chosen) {
     throw ApplicationFailure.create({
       type: ErrorType.InvalidRequest,
       nonRetryable: true,
-      message: 'collectGarbage needs {site, olderThanDays > 0, dryRun?}',
+      message: `collectGarbage needs {site, olderThanDays > 0 | notRequestedSince, dryRun?}: ${chosen.problem}`,
     });
   }
-  const { site, olderThanDays } = input;
+  const { site } = input;
+  const { cutoff } = chosen;
   const dryRun = input.dryRun === true;
   const onSite = proxyActivities<Activities>({
     taskQueue: siteTaskQueue(site),
@@ -31,8 +32,6 @@ export async function collectGarbage(input: CollectGarbageInput): Promise<Collec
     retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
   });
 
-  // Workflow time is deterministic (the time of the workflow task).
-  const cutoff = new Date(Date.now() - olderThanDays * DAY_MS).toISOString();
   const images = await onSite.listRegisteredImages();
   const outcomes: CleanUpOutcome[] = [];
   for (const image of images) {

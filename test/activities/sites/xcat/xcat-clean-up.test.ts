@@ -19,9 +19,8 @@ import { HttpOrigin } from '../../../support/http-origin.js';
 import { startWorld, uniqueName, type World } from '../../../support/image-proxy-world.js';
 import { exists, XcatManagementNode } from '../../../support/xcat-management-node.js';
 import { publishNetbootSet, type XcatSampleImage } from '../../../support/xcat-sample-images.js';
+import { timeBetweenRequests } from '../../../support/time-between-requests.js';
 
-const DAY_S = 86_400;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('clean-up at an xcat site', () => {
   let origin: HttpOrigin;
@@ -46,10 +45,8 @@ describe('clean-up at an xcat site', () => {
   const recordsDir = () => join(mn.installRoot, '.imageproxy', 'images');
   const recordOf = (i: XcatSampleImage) => join(recordsDir(), `${i.guid}.json`);
 
-  /** Not requested for 10 s (the CLI takes seconds to start, so not less). */
-  const olderThanDays = 10 / DAY_S;
   const gcCli = async (...args: string[]): Promise<CollectGarbageResult> => {
-    const out = await runProcess('node', [CLI, 'gc', '--site', site, '--older-than-days', String(olderThanDays), '--json', ...args], {
+    const out = await runProcess('node', [CLI, 'gc', '--site', site, '--json', ...args], {
       env: { TEMPORAL_ADDRESS: world.address, IMAGEPROXY_DATA_DIR: world.dataDir },
     });
     expect(out.stderr).toBe('');
@@ -73,12 +70,14 @@ describe('clean-up at an xcat site', () => {
     expect(listed.map((i) => i.guid).sort()).toEqual([old.guid, used.guid, again.guid].sort());
     expect(listed.find((i) => i.guid === old.guid)!.ids.FILESYSTEM).toBe(osimageOf(old));
 
-    await sleep(11_000);
+    // An absolute cutoff between the first requests and the later ones, so a slow CLI start cannot
+    // age the later ones past it.
+    const cutoff = await timeBetweenRequests();
     await register(fresh);
     expect((await register(again)).alreadyRegistered).toBe(true); // a request marks it at the site
     expect(await readdir(recordsDir())).toContain(`${again.guid}.requested`);
 
-    const dry = await gcCli('--dry-run');
+    const dry = await gcCli('--not-requested-since', cutoff, '--dry-run');
     expect(dry.dryRun).toBe(true);
     expect(dry.imagesSeen).toBe(4);
     expect(byGuid(dry)).toEqual({ [old.guid]: 'would-deregister', [used.guid]: 'kept-in-use' });
@@ -91,7 +90,7 @@ describe('clean-up at an xcat site', () => {
     expect(asked).toContain(`-t node -w provmethod==${osimageOf(old)} -i provmethod`);
     expect(asked).toContain(`-t node -w provmethod==${osimageOf(used)} -i provmethod`);
 
-    const real = await world.client.collectGarbage({ site, olderThanDays });
+    const real = await world.client.collectGarbage({ site, notRequestedSince: cutoff });
     expect(byGuid(real)).toEqual({ [old.guid]: 'deregistered', [used.guid]: 'kept-in-use' });
     expect(await mn.osimage(osimageOf(old))).toBeUndefined();
     expect(await exists(dirOf(old))).toBe(false);
@@ -114,7 +113,7 @@ describe('clean-up at an xcat site', () => {
     const rmdef = (mn.siteConfig().commands as Record<string, string>).rmdef!;
     expect((await runProcess(rmdef, ['-t', 'node', '-o', 'cn03'], { env: { XCAT_STANDIN_STATE: mn.stateDir } })).code).toBe(0);
     expect(await backend().inUse(used.guid)).toBe(false);
-    const after = await world.client.collectGarbage({ site, olderThanDays });
+    const after = await world.client.collectGarbage({ site, notRequestedSince: cutoff });
     expect(byGuid(after)[used.guid]).toBe('deregistered'); // (the others are older than 10 s by now too)
     expect(await mn.osimage(osimageOf(used))).toBeUndefined();
   });
