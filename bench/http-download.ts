@@ -3,7 +3,8 @@
  * then alternate (a) `curl -s URL | sha1sum`, (a') `curl -s URL | tee FILE | sha1sum` (which also
  * writes the file, as we do) and (b) our download path (bench/http-download-once.ts,
  * its own process), several rounds. Prints each round, the medians, the ratio curl/ours (above 1:
- * we are faster) and our peak RSS.
+ * we are faster) and our peak RSS. Each round also times (w) `dd` copying the file, from the page
+ * cache, into a new file: what writing the bytes alone costs this machine at that moment.
  *   npm run bench:http            # 2 GiB, 5 rounds
  *   BENCH_SIZE_MIB=256 BENCH_ROUNDS=3 npm run bench:http
  */
@@ -60,6 +61,7 @@ try {
   const curlMs: number[] = [];
   const teeMs: number[] = [];
   const oursMs: number[] = [];
+  const writeMs: number[] = [];
   let peakRssKiB = 0;
   for (let round = 1; round <= rounds; round++) {
     const t0 = performance.now();
@@ -81,12 +83,18 @@ try {
     const ours = JSON.parse(line.trim().split('\n').at(-1)!) as { ms: number; maxRssKiB: number };
     await rm(cacheDir, { recursive: true, force: true });
 
+    const t3 = performance.now();
+    execFileSync('dd', [`if=${file}`, `of=${join(dir, 'dd.out')}`, 'bs=1M', 'status=none']);
+    const write = performance.now() - t3;
+    await rm(join(dir, 'dd.out'), { force: true });
+
     curlMs.push(curl);
     teeMs.push(tee);
+    writeMs.push(write);
     oursMs.push(ours.ms);
     peakRssKiB = Math.max(peakRssKiB, ours.maxRssKiB);
     console.log(
-      `round ${round}: curl|sha1sum ${(curl / 1000).toFixed(2)} s; curl|tee file|sha1sum ${(tee / 1000).toFixed(2)} s; ours ${(ours.ms / 1000).toFixed(2)} s ` +
+      `round ${round}: curl|sha1sum ${(curl / 1000).toFixed(2)} s; curl|tee file|sha1sum ${(tee / 1000).toFixed(2)} s; dd write ${(write / 1000).toFixed(2)} s; ours ${(ours.ms / 1000).toFixed(2)} s ` +
         `(process wall ${(wall / 1000).toFixed(2)} s incl. tsx start), peak RSS ${(ours.maxRssKiB / 1024).toFixed(0)} MiB`,
     );
   }
@@ -97,6 +105,8 @@ try {
   console.log(`median ours:         ${(mo / 1000).toFixed(2)} s (${mibps(mo)} MiB/s)`);
   const mt = median(teeMs);
   console.log(`median curl|tee|sha1sum (also writes the file): ${(mt / 1000).toFixed(2)} s (${mibps(mt)} MiB/s)`);
+  const mw = median(writeMs);
+  console.log(`median dd write of the file alone: ${(mw / 1000).toFixed(2)} s (${mibps(mw)} MiB/s; curl|sha1sum does not pay this)`);
   console.log(`ratio curl/ours:     ${(mc / mo).toFixed(2)} (above 1: ours is faster)`);
   console.log(`ratio curl|tee/ours: ${(mt / mo).toFixed(2)} (same work as ours: hash and write)`);
   console.log(`our peak RSS:        ${(peakRssKiB / 1024).toFixed(0)} MiB`);
