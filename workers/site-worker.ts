@@ -144,7 +144,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     transports: [bittorrent, http],
     tmpDir,
     hostQueue,
-    rawImageOf: makeRawImageOf({ cache, logger: logger.child({ site }) }),
+    rawImageOf: makeRawImageOf({ cache, space: cacheSpace, logger: logger.child({ site }) }),
     reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
     temporal: client.workflow,

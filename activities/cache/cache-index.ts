@@ -6,6 +6,8 @@
  * States: `downloading` (a reservation: the full size once known, the partial file in
  * `.partial/`), `ready` (the verified file under its name), `evicting` (chosen for eviction, file
  * being removed; counts against the quota until gone, finished on restart after a crash).
+ * An entry's companion files (the `.raw` image unpacked from a compressed part) count against the
+ * quota with it (`companion_bytes`) and go with it when it is evicted.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -17,6 +19,8 @@ export type EntryState = PlannedEntry['state'];
 export interface IndexEntry {
   name: string;
   size: number;
+  /** Bytes of its companion files (reserved while one is being written). */
+  companionBytes: number;
   state: EntryState;
   useSeq: number;
   lastUseMs: number;
@@ -46,6 +50,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (
   name        TEXT PRIMARY KEY,
   size        INTEGER NOT NULL,
+  companion_bytes INTEGER NOT NULL DEFAULT 0,
   state       TEXT NOT NULL CHECK (state IN ('downloading', 'ready', 'evicting')),
   use_seq     INTEGER NOT NULL,
   last_use_ms INTEGER NOT NULL,
@@ -73,6 +78,7 @@ CREATE TABLE IF NOT EXISTS image_parts (
 interface EntryRow {
   name: string;
   size: number;
+  companion_bytes: number;
   state: EntryState;
   use_seq: number;
   last_use_ms: number;
@@ -90,6 +96,10 @@ export class CacheIndex {
     // Several processes may share the index; a writer waits for another rather than failing.
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
+    // An index made before companions were counted: add the column (every companion then counts 0
+    // until the next reconcile measures it).
+    const columns = this.db.prepare(`SELECT name FROM pragma_table_info('entries')`).pluck().all() as string[];
+    if (!columns.includes('companion_bytes')) this.db.exec('ALTER TABLE entries ADD COLUMN companion_bytes INTEGER NOT NULL DEFAULT 0');
   }
 
   close(): void {
@@ -156,17 +166,8 @@ export class CacheIndex {
    */
   reserve(name: string, bytes: number, quota: number): string[] {
     return this.immediate(() => {
-      const rows = this.db
-        .prepare(
-          `SELECT e.name, e.size, e.state, e.use_seq AS useSeq,
-                  EXISTS (SELECT 1 FROM holders h WHERE h.name = e.name) AS held
-             FROM entries e`,
-        )
-        .all() as (Omit<PlannedEntry, 'held'> & { held: number })[];
-      const plan = planEviction({ entries: rows.map((r) => ({ ...r, held: r.held === 1 })), quota, name, bytes });
-      if (!plan.fits) throw new InsufficientSpaceError(name, bytes, plan.need, plan.canFree, quota);
-      const mark = this.db.prepare(`UPDATE entries SET state = 'evicting' WHERE name = ?`);
-      for (const victim of plan.evict) mark.run(victim);
+      const companions = (this.db.prepare('SELECT companion_bytes FROM entries WHERE name = ?').pluck().get(name) as number | undefined) ?? 0;
+      const victims = this.planAndMark(name, bytes + companions, quota);
       const now = Date.now();
       this.db
         .prepare(
@@ -174,8 +175,46 @@ export class CacheIndex {
            ON CONFLICT(name) DO UPDATE SET size = excluded.size`,
         )
         .run(name, bytes, this.nextSeq(), now);
-      return plan.evict;
+      return victims;
     });
+  }
+
+  /**
+   * Make room for `bytes` of companion files of `name` (an entry held by the caller's run), the
+   * same way as `reserve`; a smaller number than before gives room back. Answers the victims.
+   */
+  reserveCompanion(name: string, bytes: number, quota: number | undefined): string[] {
+    return this.immediate(() => {
+      const row = this.db.prepare('SELECT size, companion_bytes AS companions FROM entries WHERE name = ?').get(name) as
+        | { size: number; companions: number }
+        | undefined;
+      if (!row) return []; // evicted meanwhile (it was not held): nothing to count
+      const growing = bytes > row.companions;
+      const victims = quota === undefined || !growing ? [] : this.planAndMark(name, row.size + bytes, quota);
+      this.db.prepare('UPDATE entries SET companion_bytes = ? WHERE name = ?').run(bytes, name);
+      return victims;
+    });
+  }
+
+  /** Set what the companions of `name` measure on disk (reconcile). */
+  setCompanionBytes(name: string, bytes: number): void {
+    this.db.prepare('UPDATE entries SET companion_bytes = ? WHERE name = ?').run(bytes, name);
+  }
+
+  /** Plan room for `total` bytes of `name` and mark the victims `evicting`; inside a transaction. */
+  private planAndMark(name: string, total: number, quota: number): string[] {
+    const rows = this.db
+      .prepare(
+        `SELECT e.name, e.size + e.companion_bytes AS size, e.state, e.use_seq AS useSeq,
+                EXISTS (SELECT 1 FROM holders h WHERE h.name = e.name) AS held
+           FROM entries e`,
+      )
+      .all() as (Omit<PlannedEntry, 'held'> & { held: number })[];
+    const plan = planEviction({ entries: rows.map((r) => ({ ...r, held: r.held === 1 })), quota, name, bytes: total });
+    if (!plan.fits) throw new InsufficientSpaceError(name, total, plan.need, plan.canFree, quota);
+    const mark = this.db.prepare(`UPDATE entries SET state = 'evicting' WHERE name = ?`);
+    for (const victim of plan.evict) mark.run(victim);
+    return plan.evict;
   }
 
   /** The verified file of `name` is in place. */
@@ -263,5 +302,5 @@ export class CacheIndex {
 }
 
 function toEntry(r: EntryRow): IndexEntry {
-  return { name: r.name, size: r.size, state: r.state, useSeq: r.use_seq, lastUseMs: r.last_use_ms };
+  return { name: r.name, size: r.size, companionBytes: r.companion_bytes, state: r.state, useSeq: r.use_seq, lastUseMs: r.last_use_ms };
 }

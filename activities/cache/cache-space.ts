@@ -99,7 +99,26 @@ export class CacheSpace {
   reserve(hash: ContentHash, bytes: number): void {
     const quota = this.options.maxBytes;
     if (quota === undefined) return;
-    const victims = this.index.reserve(this.cache.nameOf(hash), bytes, quota);
+    this.evict(this.index.reserve(this.cache.nameOf(hash), bytes, quota), hash);
+  }
+
+  /**
+   * Count `bytes` of companion files (the `.raw` unpacked from a compressed part) with `hash`'s
+   * entry, evicting as `reserve` does; a smaller number gives room back. Throws
+   * `InsufficientSpaceError` when there is no room.
+   */
+  reserveCompanion(hash: ContentHash, bytes: number): void {
+    this.evict(this.index.reserveCompanion(this.cache.nameOf(hash), bytes, this.options.maxBytes), hash);
+  }
+
+  /** The step in which a write of unknown final size reserves ahead (a sixteenth of the quota, at most 64 MiB). */
+  reserveStep(): number {
+    if (this.options.maxBytes === undefined) return UNKNOWN_SIZE_STEP;
+    return Math.max(1, Math.min(UNKNOWN_SIZE_STEP, Math.floor((this.options.maxBytes ?? 0) / 16)));
+  }
+
+  /** Remove the files of entries the index marked `evicting` for `hash`, then forget them. */
+  private evict(victims: readonly string[], hash: ContentHash): void {
     victims.forEach((victim, i) => {
       for (const path of this.pathsOf(victim)) rmSync(path, { force: true });
       if (i === 0 && this.options.evictionPauseMs) {
@@ -166,9 +185,9 @@ export class CacheSpace {
     return guard;
   }
 
-  /** A download of unknown size reserves ahead in steps (a sixteenth of the quota, at most 64 MiB). */
+  /** A download of unknown size reserves ahead in steps. */
   private roundUpForUnknownSize(bytesDone: number): number {
-    const step = Math.max(1, Math.min(UNKNOWN_SIZE_STEP, Math.floor((this.options.maxBytes ?? 0) / 16)));
+    const step = this.reserveStep();
     return Math.ceil(bytesDone / step) * step;
   }
 
@@ -224,7 +243,8 @@ export class CacheSpace {
       this.index.forget(name);
     }
     for (const { name, size } of plan.markReady) this.index.markReady(name, size);
-    if (plan.removeFiles.length + plan.dropEntries.length + plan.markReady.length > 0) {
+    for (const { name, bytes } of plan.companionBytes) this.index.setCompanionBytes(name, bytes);
+    if (plan.removeFiles.length + plan.dropEntries.length + plan.markReady.length + plan.companionBytes.length > 0) {
       this.options.logger.warn(plan, 'cache reconciled with its index');
     }
     return plan;

@@ -20,6 +20,8 @@ export interface ReconcileEntry {
   name: string;
   state: EntryState;
   size: number;
+  /** What the index counts for its companion files (`<name>.raw`). */
+  companionBytes: number;
 }
 
 export interface ReconcilePlan {
@@ -29,6 +31,8 @@ export interface ReconcilePlan {
   dropEntries: string[];
   /** `downloading` entries whose verified file is in place. */
   markReady: { name: string; size: number }[];
+  /** Kept entries whose companion files on disk measure other than the index counts. */
+  companionBytes: { name: string; bytes: number }[];
 }
 
 /** The entry a cache file belongs to: `<name>` or a companion `<name>.<suffix>`. Names have no dot. */
@@ -43,7 +47,7 @@ export function isCacheFileName(file: string): boolean {
 }
 
 export function planReconcile(entries: readonly ReconcileEntry[], disk: DiskListing): ReconcilePlan {
-  const plan: ReconcilePlan = { removeFiles: [], dropEntries: [], markReady: [] };
+  const plan: ReconcilePlan = { removeFiles: [], dropEntries: [], markReady: [], companionBytes: [] };
   const keep = new Set<string>(); // entries whose companions stay
   const keepPartial = new Set<string>();
   for (const e of entries) {
@@ -63,8 +67,17 @@ export function planReconcile(entries: readonly ReconcileEntry[], disk: DiskList
       plan.dropEntries.push(e.name); // its partial file is gone: the reservation is void
     }
   }
-  for (const file of disk.files.keys()) {
-    if (isCacheFileName(file) && !keep.has(entryNameOf(file))) plan.removeFiles.push(file);
+  const companions = new Map<string, number>();
+  for (const [file, size] of disk.files) {
+    if (!isCacheFileName(file)) continue;
+    const name = entryNameOf(file);
+    if (!keep.has(name)) plan.removeFiles.push(file);
+    else if (file !== name) companions.set(name, (companions.get(name) ?? 0) + size);
+  }
+  // A companion written but not yet counted (a crash in between), or removed behind our back.
+  for (const e of entries) {
+    const bytes = companions.get(e.name) ?? 0;
+    if (keep.has(e.name) && bytes !== e.companionBytes) plan.companionBytes.push({ name: e.name, bytes });
   }
   for (const file of disk.partials.keys()) {
     if (isCacheFileName(file) && !keepPartial.has(entryNameOf(file))) plan.removeFiles.push(`.partial/${file}`);

@@ -2,7 +2,9 @@
  * `rawImageOf(part)` for site backends: the raw filesystem image of a FILESYSTEM or ZFILESYSTEM
  * part. A ZFILESYSTEM is unpacked once into the cache beside the download (`<name>.raw`, written
  * under a scratch name and renamed, so a crash never leaves a half image under that name) and
- * reused afterwards. Inside an activity it heartbeats while it unpacks.
+ * reused afterwards. Inside an activity it heartbeats while it unpacks. With a cache quota, the
+ * raw image counts against it with its part (reserved in steps as it grows, evicting least
+ * recently used unheld files; "insufficient cache space" when there is no room).
  */
 import { rename, rm, stat } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
@@ -10,17 +12,21 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { ErrorType } from '../../common/errors.js';
 import type { CachedPart } from '../../common/image-types.js';
+import { InsufficientSpaceError } from '../cache/cache-index.js';
+import type { CacheSpace } from '../cache/cache-space.js';
 import type { ContentCache } from '../cache/content-cache.js';
 import { unpackFilesystem } from './unpack-filesystem.js';
 
 export interface RawImageOptions {
   cache: ContentCache;
   logger: Logger;
+  /** The cache's quota and index; absent, raw images are not accounted. */
+  space?: Pick<CacheSpace, 'reserveCompanion' | 'reserveStep' | 'insufficientSpaceFailure'>;
 }
 
 const HEARTBEAT_EVERY_MS = 1000;
 
-export function makeRawImageOf({ cache, logger }: RawImageOptions): (part: CachedPart) => Promise<string> {
+export function makeRawImageOf({ cache, logger, space }: RawImageOptions): (part: CachedPart) => Promise<string> {
   /** Unpacks of the same content on this host share one run. */
   const inFlight = new Map<string, Promise<string>>();
 
@@ -49,21 +55,65 @@ export function makeRawImageOf({ cache, logger }: RawImageOptions): (part: Cache
     const ctx = activityContext();
     let last = { bytesRead: 0, bytesTotal: part.size };
     const timer = ctx ? setInterval(() => ctx.heartbeat({ unpacking: part.url, ...last }), HEARTBEAT_EVERY_MS) : undefined;
+    const room = roomFor(part);
     try {
       const result = await unpackFilesystem({
         source: part.path,
         dest: scratch,
         url: part.url,
         onProgress: (bytesRead, bytesTotal) => (last = { bytesRead, bytesTotal }),
-        ...(ctx ? { signal: ctx.cancellationSignal } : {}),
+        onRawBytes: room.grow,
+        signal: room.signal,
       });
+      room.settle(result.bytes);
       await rename(scratch, raw);
       logger.info({ url: part.url, ...result }, 'unpacked ZFILESYSTEM');
       return raw;
+    } catch (err) {
+      room.settle(0);
+      if (room.failure && space) throw space.insufficientSpaceFailure(room.failure, ctx?.info.scheduledTimestampMs ?? Date.now());
+      throw err;
     } finally {
       if (timer) clearInterval(timer);
+      room.done();
       await rm(scratch, { force: true });
     }
+  }
+
+  /**
+   * The quota side of one unpack: `grow` reserves ahead in steps as the raw image grows and, when
+   * there is no room, aborts the unpack through `signal` and keeps the reason in `failure`;
+   * `settle` counts the final size (0: give it all back).
+   */
+  function roomFor(part: CachedPart) {
+    const abort = new AbortController();
+    const cancel = activityContext()?.cancellationSignal;
+    const onCancel = (): void => abort.abort(cancel?.reason);
+    cancel?.addEventListener('abort', onCancel, { once: true });
+    let reserved = 0;
+    const room = {
+      signal: abort.signal,
+      failure: undefined as InsufficientSpaceError | undefined,
+      grow: (bytes: number): void => {
+        if (!space || bytes <= reserved || room.failure) return;
+        const step = space.reserveStep();
+        const wanted = Math.ceil(bytes / step) * step;
+        try {
+          space.reserveCompanion(part.hash, wanted);
+          reserved = wanted;
+        } catch (err) {
+          if (!(err instanceof InsufficientSpaceError)) throw err;
+          room.failure = err;
+          abort.abort(err);
+        }
+      },
+      settle: (bytes: number): void => {
+        if (space && (reserved > 0 || bytes > 0)) space.reserveCompanion(part.hash, bytes);
+        reserved = bytes;
+      },
+      done: (): void => cancel?.removeEventListener('abort', onCancel),
+    };
+    return room;
   }
 }
 

@@ -26,6 +26,11 @@ export interface UnpackOptions {
   url: string;
   /** Called with compressed bytes read so far and the compressed size. */
   onProgress?: (bytesRead: number, bytesTotal: number) => void;
+  /**
+   * Called, before they are written, with the raw bytes the image will have taken so far (a tar
+   * member: its whole size at once), so the caller can make room or abort through `signal`.
+   */
+  onRawBytes?: (bytes: number) => void;
   signal?: AbortSignal;
 }
 
@@ -66,9 +71,12 @@ export async function unpackFilesystem(opts: UnpackOptions): Promise<UnpackResul
         const all = withProgress(prepend(first, it), input, total, opts.onProgress);
         if (isTarHeader(first)) {
           fromTar = true;
-          bytes = await extractFilesystemMember(all, opts.dest, bad);
+          bytes = await extractFilesystemMember(all, opts.dest, bad, opts.onRawBytes);
         } else {
-          const counted = countBytes(all, (n) => (bytes = n));
+          const counted = countBytes(all, (n) => {
+            opts.onRawBytes?.(n);
+            bytes = n;
+          });
           await writeToFile(opts.dest, {}, (file) => pipeline(Readable.from(counted), file));
         }
       },
@@ -133,6 +141,7 @@ async function extractFilesystemMember(
   chunks: AsyncIterable<Buffer>,
   dest: string,
   bad: (problem: string) => ApplicationFailure,
+  onRawBytes: ((bytes: number) => void) | undefined,
 ): Promise<number> {
   const extract = tar.extract();
   const feeding = pipeline(Readable.from(chunks), extract).then(
@@ -149,6 +158,7 @@ async function extractFilesystemMember(
       if (role === 'filesystem') {
         if (type !== 'file' && type !== 'contiguous-file') throw bad(`tar member ${JSON.stringify(name)} is a ${type}, not a file`);
         if (size !== undefined) throw bad('tar holds more than one member named filesystem');
+        onRawBytes?.(entry.header.size ?? 0);
         await writeToFile(dest, {}, (file) => pipeline(entry, file));
         size = entry.header.size ?? 0;
       } else {
