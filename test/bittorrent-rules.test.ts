@@ -1,9 +1,15 @@
-/** The BitTorrent transport's pure rules: URL forms, file choice, allowed sources, seeding policy. */
+/** The BitTorrent transport's rules: URL forms, file choice, allowed sources, seeding policy and records. */
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allowedSources } from '../activities/transports/bittorrent/allowed-sources.js';
 import { pickTorrentFile } from '../activities/transports/bittorrent/pick-torrent-file.js';
 import { seedingStopReason } from '../activities/transports/bittorrent/seeding-policy.js';
+import { parseSeedingRecord, saveSeedingRecord } from '../activities/transports/bittorrent/seeding-record.js';
+import { SharedTorrentClient } from '../activities/transports/bittorrent/shared-torrent-client.js';
 import { isTorrentUrl, parseTorrentUrl } from '../activities/transports/bittorrent/torrent-url.js';
+import { createLogger } from '../workers/logger.js';
+import { newTestDir } from './support/image-proxy-world.js';
 
 const HASH = '0123456789abcdef0123456789abcdef01234567';
 
@@ -90,5 +96,28 @@ describe('seedingStopReason', () => {
     expect(seedingStopReason(state, { maxSeconds: 60, maxRatio: 2 }, 60_000)).toBe('seeded for 60 s (limit 60 s)');
     expect(seedingStopReason({ ...state, uploaded: 200 }, { maxSeconds: 60, maxRatio: 2 }, 1000)).toBe('uploaded 2.00 times its size (limit 2)');
     expect(seedingStopReason(state, { maxSeconds: 0, maxRatio: 2 }, 0)).toBe('seeding is off');
+  });
+});
+
+describe('seeding records (what a restarted worker seeds again)', () => {
+  const record = { infoHash: HASH, finishedAt: 1000, uploaded: 5, length: 100, metainfo: 'ZDQ6aW5mb2Vl' };
+
+  it('reads back what it wrote, and drops anything else', () => {
+    expect(parseSeedingRecord(JSON.stringify(record))).toEqual(record);
+    expect(parseSeedingRecord('{"infoHash":"../x","finishedAt":1,"uploaded":0,"length":1,"metainfo":""}')).toBeUndefined();
+    expect(parseSeedingRecord('{"infoHash":')).toBeUndefined();
+    expect(parseSeedingRecord(JSON.stringify({ ...record, uploaded: '5' }))).toBeUndefined();
+  });
+
+  it('a record whose seeding window ran out while the worker was down is removed with its data, and so is an unreadable one', async () => {
+    const base = await newTestDir('seeding-records');
+    await mkdir(join(base, HASH));
+    await writeFile(join(base, HASH, 'disk.img'), 'data');
+    await saveSeedingRecord(base, { ...record, finishedAt: Date.now() - 120_000 });
+    await writeFile(join(base, `${'f'.repeat(40)}.seeding.json`), 'not json');
+    const torrents = new SharedTorrentClient({ dht: false, lsd: false, pex: false, utp: false, listenPort: 0 }, createLogger('silent'));
+    expect(await torrents.resumeSeeding(base, { maxSeconds: 60, maxRatio: 10 })).toEqual([]);
+    expect(await readdir(base)).toEqual([]);
+    await torrents.close();
   });
 });

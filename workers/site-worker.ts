@@ -62,6 +62,8 @@ export interface SiteWorker {
   hostQueue: string;
   /** Runs until `shutdown()` (or SIGINT/SIGTERM); rejects if a worker fails. */
   run(): Promise<void>;
+  /** Info hashes of the torrents an earlier worker kept that seed again (resolves once each was re-verified). */
+  seedingResumed: Promise<string[]>;
   shutdown(): Promise<void>;
 }
 
@@ -127,12 +129,18 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     },
     logger.child({ transport: 'bittorrent' }),
   );
+  const bittorrentDir = join(dataDir, 'bittorrent');
+  // Torrents a worker on this data directory was seeding when it stopped seed again.
+  const seedingResumed = torrents.client.resumeSeeding(bittorrentDir, bt.seeding).catch((err: unknown) => {
+    logger.warn({ err: (err as Error).message }, 'resuming the seeding of earlier torrents failed');
+    return [] as string[];
+  });
   const bittorrent = createBittorrentTransport({
     config: bt,
     httpConfig: config.http,
     http,
     torrents: torrents.client,
-    dir: join(dataDir, 'bittorrent'),
+    dir: bittorrentDir,
     tmpDir,
     logger: logger.child({ site, transport: 'bittorrent' }),
   });
@@ -172,6 +180,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     siteQueue,
     hostQueue,
     run,
+    seedingResumed,
     async shutdown() {
       for (const w of [siteWorker, hostWorker]) if (w.getState() === 'RUNNING') w.shutdown();
       await running;

@@ -3,23 +3,31 @@
  * so a finished torrent keeps seeding after its activity returned. Started on the first torrent
  * (a worker that never sees one opens no port); destroyed when the last site worker releases it.
  * It also keeps the seeding policy: finished torrents are dropped once seeded long or far enough.
+ * A torrent still within its policy when the worker stops keeps its directory and a record
+ * (`seeding-record.ts`); the next worker on that data directory seeds it again (`resumeSeeding`).
  */
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BittorrentConfig } from '../../../config/config-schema.js';
 import { seedingStopReason } from './seeding-policy.js';
-import { TorrentClient, type Torrent, type TorrentClientOptions } from './webtorrent-client.js';
+import { listSeedingRecords, removeSeedingRecord, saveSeedingRecord, type SeedingRecord } from './seeding-record.js';
+import { parseMetainfo, TorrentClient, type Torrent, type TorrentClientOptions } from './webtorrent-client.js';
 
 /** How often seeding torrents are checked against the policy. */
 const SEEDING_CHECK_MS = 2000;
 
 interface Seeding {
   torrent: Torrent;
-  /** The torrent's own directory, removed when seeding ends (the cache holds its own link). */
+  /** The torrent's own directory `<base>/<info hash>`, removed when seeding ends (the cache holds its own link). */
   dir: string;
   finishedAt: number;
   length: number;
   policy: BittorrentConfig['seeding'];
+  /** Uploaded by earlier runs of the worker (from the record). */
+  uploadedBefore: number;
+  /** The .torrent, for the record. */
+  metainfo: Uint8Array | undefined;
 }
 
 export class SharedTorrentClient {
@@ -27,6 +35,7 @@ export class SharedTorrentClient {
   private readonly seeding = new Map<string, Seeding>();
   /** Downloads running per info hash. */
   private readonly users = new Map<string, number>();
+  private readonly resuming = new Map<string, Promise<string[]>>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -50,9 +59,86 @@ export class SharedTorrentClient {
   /** Keep a finished torrent seeding under `policy`; it is closed and `dir` removed afterwards. */
   seedAfterDownload(torrent: Torrent, dir: string, policy: BittorrentConfig['seeding']): void {
     if (this.seeding.has(torrent.infoHash)) return;
-    this.seeding.set(torrent.infoHash, { torrent, dir, finishedAt: Date.now(), length: torrent.stats().length, policy });
+    const s: Seeding = { torrent, dir, finishedAt: Date.now(), length: torrent.stats().length, policy, uploadedBefore: 0, metainfo: torrent.metainfo() };
+    this.startSeeding(s);
+    void this.saveRecord(s);
+  }
+
+  /**
+   * Seed again the torrents under `baseDir` that an earlier worker kept (see `close`), each after
+   * webtorrent has re-verified its data; drop those whose policy has run out or whose data is
+   * gone or incomplete. Answers the info hashes seeding again. Opens the client only when there
+   * is something to seed.
+   */
+  resumeSeeding(baseDir: string, policy: BittorrentConfig['seeding']): Promise<string[]> {
+    // The site workers of one process share the client and often the data directory: once each.
+    let resuming = this.resuming.get(baseDir);
+    if (!resuming) {
+      resuming = this.resumeSeedingOnce(baseDir, policy);
+      this.resuming.set(baseDir, resuming);
+    }
+    return resuming;
+  }
+
+  private async resumeSeedingOnce(baseDir: string, policy: BittorrentConfig['seeding']): Promise<string[]> {
+    const { records, unreadable } = await listSeedingRecords(baseDir);
+    for (const infoHash of unreadable) await removeSeedingRecord(baseDir, infoHash);
+    const resumed: string[] = [];
+    for (const record of records) {
+      const dir = join(baseDir, record.infoHash);
+      const drop = async (why: string): Promise<void> => {
+        this.logger.info({ infoHash: record.infoHash, reason: why }, 'bittorrent seeding not resumed');
+        await rm(dir, { recursive: true, force: true });
+        await removeSeedingRecord(baseDir, record.infoHash);
+      };
+      if (this.seeding.has(record.infoHash) || this.users.has(record.infoHash)) continue; // this process has it already
+      const expired = seedingStopReason({ finishedAt: record.finishedAt, uploaded: record.uploaded, length: record.length }, policy, Date.now());
+      if (expired) {
+        await drop(expired);
+        continue;
+      }
+      if (!(await stat(dir).then((st) => st.isDirectory(), () => false))) {
+        await drop('its data directory is gone');
+        continue;
+      }
+      const metainfo = Buffer.from(record.metainfo, 'base64');
+      const client = await this.client();
+      if (client.find(record.infoHash)) continue; // a download of it started meanwhile
+      const torrent = client.add(await parseMetainfo(metainfo), dir);
+      await torrent.whenReady(); // every piece on disk re-verified against the metainfo
+      const stats = torrent.stats();
+      if (stats.piecesVerified < stats.pieceCount) {
+        await torrent.close({ deleteData: false });
+        await drop(`only ${stats.piecesVerified} of ${stats.pieceCount} pieces on disk are intact`);
+        continue;
+      }
+      this.startSeeding({ torrent, dir, finishedAt: record.finishedAt, length: record.length, policy, uploadedBefore: record.uploaded, metainfo });
+      this.logger.info({ infoHash: record.infoHash, pieces: stats.pieceCount }, 'bittorrent seeding resumed');
+      resumed.push(record.infoHash);
+    }
+    return resumed;
+  }
+
+  private startSeeding(s: Seeding): void {
+    this.seeding.set(s.torrent.infoHash, s);
     this.timer ??= setInterval(() => void this.checkSeeding(), SEEDING_CHECK_MS);
     void this.checkSeeding();
+  }
+
+  /** Record `s` beside its directory, with what it uploaded so far; a record is a hint, never fatal. */
+  private async saveRecord(s: Seeding): Promise<void> {
+    if (!s.metainfo) return;
+    const uploaded = s.uploadedBefore + (s.torrent.closed ? 0 : s.torrent.stats().uploaded);
+    const record: SeedingRecord = {
+      infoHash: s.torrent.infoHash,
+      finishedAt: s.finishedAt,
+      uploaded,
+      length: s.length,
+      metainfo: Buffer.from(s.metainfo).toString('base64'),
+    };
+    await saveSeedingRecord(dirname(s.dir), record).catch((err: unknown) =>
+      this.logger.warn({ infoHash: record.infoHash, err: (err as Error).message }, 'could not record a seeding torrent'),
+    );
   }
 
   /**
@@ -82,12 +168,14 @@ export class SharedTorrentClient {
     const now = Date.now();
     for (const [infoHash, s] of this.seeding) {
       const stats = s.torrent.closed ? undefined : s.torrent.stats();
-      const reason = stats ? seedingStopReason({ finishedAt: s.finishedAt, uploaded: stats.uploaded, length: s.length }, s.policy, now) : 'closed';
+      const uploaded = s.uploadedBefore + (stats?.uploaded ?? 0);
+      const reason = stats ? seedingStopReason({ finishedAt: s.finishedAt, uploaded, length: s.length }, s.policy, now) : 'closed';
       if (!reason) continue;
       this.seeding.delete(infoHash);
-      this.logger.info({ infoHash, uploaded: stats?.uploaded, reason }, 'bittorrent seeding stopped');
+      this.logger.info({ infoHash, uploaded, reason }, 'bittorrent seeding stopped');
       await s.torrent.close({ deleteData: false });
       await rm(s.dir, { recursive: true, force: true });
+      await removeSeedingRecord(dirname(s.dir), infoHash);
     }
     if (this.seeding.size === 0 && this.timer) {
       clearInterval(this.timer);
@@ -95,16 +183,22 @@ export class SharedTorrentClient {
     }
   }
 
-  /** Stop seeding, close every torrent (keeping partial data for a later resume) and the sockets. */
+  /**
+   * Close every torrent (keeping partial data for a later resume) and the sockets. Torrents still
+   * seeding keep their data and an up-to-date record, so the next worker seeds them again.
+   */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     const seeding = [...this.seeding.values()];
     this.seeding.clear();
+    for (const s of seeding) {
+      if (s.metainfo) await this.saveRecord(s);
+      else await rm(s.dir, { recursive: true, force: true }); // nothing to re-add it from
+    }
     const client = await this.starting?.catch(() => undefined);
     await client?.destroy();
-    for (const s of seeding) await rm(s.dir, { recursive: true, force: true });
   }
 }
 

@@ -149,6 +149,11 @@ export class Torrent {
     return this.until(() => file.done, { emitter: file, event: 'done' }, signal);
   }
 
+  /** The torrent as a .torrent file (also for a magnet link, once its metadata came). */
+  metainfo(): Uint8Array | undefined {
+    return this.raw.torrentFile;
+  }
+
   addPeer(address: string): void {
     this.raw.addPeer(address);
   }

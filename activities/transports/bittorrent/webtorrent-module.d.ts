@@ -37,6 +37,8 @@ declare module 'webtorrent' {
     readonly destroyed: boolean;
     readonly path: string;
     readonly urlList: readonly string[] | undefined;
+    /** The .torrent file (bencoded), once the metadata is known. */
+    readonly torrentFile: Uint8Array | undefined;
     destroy(opts: { destroyStore?: boolean } | null, cb?: (err?: Error | null) => void): void;
     addPeer(peer: string): boolean;
   }
