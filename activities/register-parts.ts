@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { ErrorType } from '../common/errors.js';
 import type { CachedPart, ImageIds } from '../common/image-types.js';
+import type { NodeOutcome } from '../common/provision-contract.js';
 import type { ActivityDeps } from './activity-deps.js';
 
 export function makeSiteActivities(deps: Pick<ActivityDeps, 'backend' | 'cacheSpace' | 'hostQueue' | 'logger' | 'rawImageOf'>) {
@@ -50,6 +51,21 @@ export function makeSiteActivities(deps: Pick<ActivityDeps, 'backend' | 'cacheSp
       }
       deps.logger.info({ guid, site: deps.backend.site, ids }, 'registered');
       return ids;
+    },
+
+    /** Boot `nodes` from the site's image of `guid` (a backend that can: xCAT). */
+    async provisionNodes({ guid, nodes }: { guid: string; nodes: string[] }): Promise<Record<string, NodeOutcome>> {
+      const { backend } = deps;
+      if (!backend.provision) {
+        throw ApplicationFailure.create({
+          type: ErrorType.SiteRejected,
+          nonRetryable: true,
+          message: `site ${backend.site} (type ${backend.type}) has no nodes to provision; only xcat sites do`,
+        });
+      }
+      const outcomes = await backend.provision(guid, nodes);
+      deps.logger.info({ guid, site: backend.site, outcomes }, 'provisioned nodes');
+      return outcomes;
     },
 
     async deregisterImage({ guid }: { guid: string }): Promise<void> {

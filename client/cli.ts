@@ -223,6 +223,25 @@ program
   });
 
 program
+  .command('provision')
+  .description("boot bare-metal nodes of a site from an image registered there (xCAT: nodeset <nodes> osimage=<name>)")
+  .argument('<guid>')
+  .option('--site <name>', 'site (default: the config default)')
+  .option('--node <name>', 'a node to provision (repeat for more)', (v: string, all: string[] = []) => [...all, v])
+  .option('--json', 'print JSON')
+  .action(async (guid: string, opts: { site?: string; node?: string[]; json?: boolean }) => {
+    const site = await siteOrDefault(opts.site);
+    if (!opts.node?.length) throw new Error('provision needs at least one --node NAME');
+    const nodes = opts.node;
+    await withClient(async (client) => {
+      const result = await client.provisionNodes(guid, site, nodes);
+      if (opts.json) console.log(JSON.stringify(result));
+      else for (const [node, o] of Object.entries(result.nodes)) console.log(`${node}: ${o.ok ? 'ok' : 'FAILED'}  ${o.detail}`);
+      if (result.failed.length > 0) process.exitCode = 2;
+    });
+  });
+
+program
   .command('status')
   .description('show where the registration of a GUID at a site stands')
   .argument('<guid>')

@@ -7,7 +7,8 @@ import { guidProblem, isSiteName } from '../common/guid.js';
 import type { ImageIds } from '../common/image-types.js';
 import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
-import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
+import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
+import { nodesProblem, type ProvisionNodesResult } from '../common/provision-contract.js';
 import {
   progressQuery,
   type RegisterImageInput,
@@ -19,6 +20,7 @@ import type { collectGarbage } from '../workflows/collect-garbage.js';
 import type { registerImage } from '../workflows/register-image.js';
 import type { distributeImage } from '../workflows/distribute-image.js';
 import type { deregisterImage } from '../workflows/deregister-image.js';
+import type { provisionNodes } from '../workflows/provision-nodes.js';
 
 export class InvalidRequestError extends Error {
   override readonly name: string = 'InvalidRequestError';
@@ -165,6 +167,28 @@ export class ImageProxyClient {
     }
   }
 
+  /**
+   * Boot `nodes` of `site` from its image of `guid` (a `provisionNodes` run on the site's queue)
+   * and wait for one outcome per node. The image must be registered there first.
+   */
+  async provisionNodes(guid: string, site: string, nodes: readonly string[]): Promise<ProvisionNodesResult> {
+    validateTarget(guid, site);
+    const problem = nodesProblem(nodes);
+    if (problem) throw new InvalidRequestError(problem);
+    const handle = await this.temporal.workflow.start<typeof provisionNodes>('provisionNodes', {
+      args: [{ guid, site, nodes: [...nodes] }],
+      workflowId: provisionWorkflowId(site, guid, nodes),
+      taskQueue: siteTaskQueue(site),
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+    try {
+      return await handle.result();
+    } catch (err) {
+      throw asRegistrationError(guid, site, err);
+    }
+  }
+
   async getStatus(guid: string, site: string): Promise<ImageStatus | undefined> {
     validateTarget(guid, site);
     const workflowId = registerWorkflowId(site, guid);
@@ -288,7 +312,7 @@ export class ImageProxyClient {
 }
 
 /** Workflow types ImageProxy runs. */
-export type WorkflowTypeName = 'registerImage' | 'prefetchImage' | 'distributeImage' | 'deregisterImage';
+export type WorkflowTypeName = 'registerImage' | 'prefetchImage' | 'distributeImage' | 'deregisterImage' | 'provisionNodes';
 
 export interface DistributeRequest {
   url: string;

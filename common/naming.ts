@@ -49,6 +49,15 @@ export function distributeWorkflowId(guid: string, sites: readonly string[], mod
   return `${prefix}/${guid}/${[...new Set(sites)].sort().join(',')}`;
 }
 
+/**
+ * Workflow id of provisioning nodes of a site with an image:
+ * `imageproxy-provision/<site>/<guid>/<node>,<node>…`, nodes sorted, so the same request attaches
+ * to a running one.
+ */
+export function provisionWorkflowId(site: string, guid: string, nodes: readonly string[]): string {
+  return `imageproxy-provision/${site}/${guid}/${[...new Set(nodes)].sort().join(',')}`;
+}
+
 /** Workflow id of a clean-up run of a site (scheduled runs get the schedule's suffix). */
 export function cleanUpWorkflowId(site: string): string {
   return `imageproxy-gc/${site}`;

@@ -3,3 +3,4 @@ export { registerImage, prefetchImage } from './register-image.js';
 export { distributeImage } from './distribute-image.js';
 export { deregisterImage } from './deregister-image.js';
 export { collectGarbage } from './collect-garbage.js';
+export { provisionNodes } from './provision-nodes.js';

@@ -3,6 +3,7 @@
  * credentials, which never leave the worker. Local directory, Eucalyptus and xCAT implement it.
  */
 import type { CachedPart, ImageIds } from '../../common/image-types.js';
+import type { NodeOutcome } from '../../common/provision-contract.js';
 
 export interface RegisterRequest {
   guid: string;
@@ -56,4 +57,6 @@ export interface SiteBackend {
   listImages?(): Promise<RegisteredImage[]>;
   /** Whether anything still uses the image (a running instance, a node provisioned with it). */
   inUse?(guid: string): Promise<boolean>;
+  /** Boot bare-metal `nodes` from the image of `guid` (xCAT: `nodeset`); one outcome per node. */
+  provision?(guid: string, nodes: readonly string[]): Promise<Record<string, NodeOutcome>>;
 }

@@ -1,0 +1,45 @@
+/**
+ * provisionNodes: boot bare-metal nodes of one site from an image the site already holds
+ * (workflow id `provisionWorkflowId(site, guid, nodes)`), through the site's own backend on its
+ * task queue. One outcome per node: a node the site refuses does not fail the others. It carries
+ * the image's search attributes, so the Temporal UI lists it beside the GUID's registrations.
+ */
+import { ApplicationFailure, proxyActivities, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
+import { guidProblem, isSiteName } from '../common/guid.js';
+import { siteTaskQueue } from '../common/naming.js';
+import { nodesProblem, type ProvisionNodesInput, type ProvisionNodesResult } from '../common/provision-contract.js';
+import { ImageGuidKey, ImageSiteKey, ImageStageKey } from '../common/register-contract.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+export async function provisionNodes(input: ProvisionNodesInput): Promise<ProvisionNodesResult> {
+  const problem =
+    guidProblem(input?.guid) ?? (isSiteName(input?.site) ? undefined : `not a site name: ${JSON.stringify(input?.site)}`) ?? nodesProblem(input?.nodes);
+  if (problem) throw ApplicationFailure.create({ type: ErrorType.InvalidRequest, nonRetryable: true, message: problem });
+  const { guid, site } = input;
+  const nodes = [...new Set(input.nodes)];
+  upsertSearchAttributes([
+    { key: ImageGuidKey, value: guid },
+    { key: ImageSiteKey, value: site },
+    { key: ImageStageKey, value: 'provisioning' },
+  ]);
+  upsertMemo({ guid, site, operation: 'provision', nodes });
+  const onSite = proxyActivities<Activities>({
+    taskQueue: siteTaskQueue(site),
+    startToCloseTimeout: '30m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+  });
+  let outcomes: ProvisionNodesResult['nodes'];
+  try {
+    outcomes = await onSite.provisionNodes({ guid, nodes });
+  } catch (err) {
+    upsertSearchAttributes([{ key: ImageStageKey, value: 'failed' }]);
+    throw err;
+  }
+  const failed = nodes.filter((n) => outcomes[n]?.ok !== true);
+  upsertSearchAttributes([{ key: ImageStageKey, value: 'provisioned' }]);
+  upsertMemo({ failed });
+  return { guid, site, nodes: outcomes, failed };
+}
