@@ -109,12 +109,13 @@ describe('seeding records (what a restarted worker seeds again)', () => {
     expect(parseSeedingRecord(JSON.stringify({ ...record, uploaded: '5' }))).toBeUndefined();
   });
 
-  it('a record whose seeding window ran out while the worker was down is removed with its data, and so is an unreadable one', async () => {
+  it('a record whose seeding window ran out while the worker was down is removed with its data, and so are an unreadable one and a half-written one', async () => {
     const base = await newTestDir('seeding-records');
     await mkdir(join(base, HASH));
     await writeFile(join(base, HASH, 'disk.img'), 'data');
     await saveSeedingRecord(base, { ...record, finishedAt: Date.now() - 120_000 });
     await writeFile(join(base, `${'f'.repeat(40)}.seeding.json`), 'not json');
+    await writeFile(join(base, `${HASH}.seeding.json.4242.tmp`), '{"infoHash":'); // a worker died writing it
     const torrents = new SharedTorrentClient({ dht: false, lsd: false, pex: false, utp: false, listenPort: 0 }, createLogger('silent'));
     expect(await torrents.resumeSeeding(base, { maxSeconds: 60, maxRatio: 10 })).toEqual([]);
     expect(await readdir(base)).toEqual([]);

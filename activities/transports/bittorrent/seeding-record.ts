@@ -56,6 +56,8 @@ export async function removeSeedingRecord(baseDir: string, infoHash: string): Pr
 /** Every record under `baseDir`, with the info hashes of unreadable ones (to remove). */
 export async function listSeedingRecords(baseDir: string): Promise<{ records: SeedingRecord[]; unreadable: string[] }> {
   const names = await readdir(baseDir).catch(() => [] as string[]);
+  // A record half-written when a worker died: the complete one (if any) is under the real name.
+  for (const tmp of names.filter((n) => n.includes(`${SUFFIX}.`) && n.endsWith('.tmp'))) await rm(join(baseDir, tmp), { force: true });
   const records: SeedingRecord[] = [];
   const unreadable: string[] = [];
   for (const name of names.filter((n) => n.endsWith(SUFFIX))) {

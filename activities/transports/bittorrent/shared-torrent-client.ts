@@ -28,6 +28,8 @@ interface Seeding {
   uploadedBefore: number;
   /** The .torrent, for the record. */
   metainfo: Uint8Array | undefined;
+  /** The last write of its record; the next write or the removal waits for it. */
+  saved?: Promise<void>;
 }
 
 export class SharedTorrentClient {
@@ -60,8 +62,8 @@ export class SharedTorrentClient {
   seedAfterDownload(torrent: Torrent, dir: string, policy: BittorrentConfig['seeding']): void {
     if (this.seeding.has(torrent.infoHash)) return;
     const s: Seeding = { torrent, dir, finishedAt: Date.now(), length: torrent.stats().length, policy, uploadedBefore: 0, metainfo: torrent.metainfo() };
+    s.saved = this.saveRecord(s);
     this.startSeeding(s);
-    void this.saveRecord(s);
   }
 
   /**
@@ -127,6 +129,7 @@ export class SharedTorrentClient {
 
   /** Record `s` beside its directory, with what it uploaded so far; a record is a hint, never fatal. */
   private async saveRecord(s: Seeding): Promise<void> {
+    await s.saved;
     if (!s.metainfo) return;
     const uploaded = s.uploadedBefore + (s.torrent.closed ? 0 : s.torrent.stats().uploaded);
     const record: SeedingRecord = {
@@ -175,6 +178,7 @@ export class SharedTorrentClient {
       this.logger.info({ infoHash, uploaded, reason }, 'bittorrent seeding stopped');
       await s.torrent.close({ deleteData: false });
       await rm(s.dir, { recursive: true, force: true });
+      await s.saved; // a record still being written must not outlive the torrent
       await removeSeedingRecord(dirname(s.dir), infoHash);
     }
     if (this.seeding.size === 0 && this.timer) {
@@ -194,7 +198,7 @@ export class SharedTorrentClient {
     const seeding = [...this.seeding.values()];
     this.seeding.clear();
     for (const s of seeding) {
-      if (s.metainfo) await this.saveRecord(s);
+      if (s.metainfo) await (s.saved = this.saveRecord(s));
       else await rm(s.dir, { recursive: true, force: true }); // nothing to re-add it from
     }
     const client = await this.starting?.catch(() => undefined);
