@@ -1,7 +1,8 @@
 /**
  * The BitTorrent transport against third-party peers on loopback: opentracker (Debian) as the
- * tracker, torrents made by mktorrent, aria2c as seeder and as a fresh leecher, a real Temporal
- * server and in-process workers of a `local` site. DHT, LSD and peer exchange are off everywhere.
+ * tracker, torrents made by mktorrent (and transmission-create), aria2c (and transmission-cli) as
+ * seeder, aria2c as a fresh leecher, a real Temporal server and in-process workers of a `local`
+ * site. DHT, LSD and peer exchange are off everywhere.
  */
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -9,7 +10,17 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pseudoRandomBytes, sha1Hex } from '../client/demo/sample-image.js';
 import { RegistrationFailedError } from '../client/image-proxy-client.js';
-import { aria2Download, makeTorrent, metadataXml, startAria2Seeder, startOpentracker, type MadeTorrent, type Tracker } from './support/bittorrent-peers.js';
+import {
+  aria2Download,
+  makeTorrent,
+  makeTransmissionTorrent,
+  metadataXml,
+  startAria2Seeder,
+  startOpentracker,
+  startTransmissionSeeder,
+  type MadeTorrent,
+  type Tracker,
+} from './support/bittorrent-peers.js';
 import { HttpOrigin } from './support/http-origin.js';
 import { cacheDirOf, newTestDir, startWorld, uniqueName, type World } from './support/image-proxy-world.js';
 
@@ -102,6 +113,22 @@ describe('BitTorrent transport (webtorrent) with aria2c, mktorrent and opentrack
     const leecher = await newTestDir('aria2-leecher');
     await aria2Download({ torrent, dir: leecher, timeoutMs: 60_000 });
     expect(await sha1(join(leecher, 'disk.img'))).toBe(fs.sha1);
+  });
+
+  it('interop in with Transmission: a .torrent made by transmission-create, seeded by transmission-cli, hash verified', async () => {
+    const fs = await partFile('transmission.img', 3 << 20);
+    const probe = await makeTransmissionTorrent(fs.path, { announce: 'http://127.0.0.1:1/announce', out: join(await newTestDir('torrent'), 'probe.torrent') });
+    const tracker = await tracked([probe.infoHash]);
+    const torrent = await makeTransmissionTorrent(fs.path, { announce: tracker.announceUrl, out: join(await newTestDir('torrent'), 'transmission.img.torrent') });
+    expect(torrent.infoHash).toBe(probe.infoHash);
+    const seeder = await startTransmissionSeeder({ torrent, dir: fs.dir, tracker });
+    cleanups.push(() => seeder.stop());
+
+    const torrentPath = `/${uniqueName('t')}/transmission.img.torrent`;
+    const image = await publish(fs, await origin.addFile(torrentPath, torrent.path));
+    const result = await world.client.registerImage({ url: image.url, guid: image.guid, site });
+    expect(await sha1(result.ids.FILESYSTEM!)).toBe(fs.sha1);
+    expect(origin.requestsOf(torrentPath)).toBe(1); // the content came from transmission-cli, not HTTP
   });
 
   it('a magnet link to the same kind of content: metadata from the peer, file verified', async () => {

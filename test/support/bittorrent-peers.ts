@@ -125,6 +125,44 @@ export async function makeTorrent(
   };
 }
 
+/** A single-file torrent of `target` made by transmission-create (Debian's transmission-cli). */
+export async function makeTransmissionTorrent(target: string, opts: { announce: string; out: string }): Promise<MadeTorrent> {
+  await run('transmission-create', ['-o', opts.out, '-t', opts.announce, '-s', '64', target]);
+  const { infoHash } = await parseMetainfo(await readFile(opts.out));
+  return {
+    path: opts.out,
+    infoHash,
+    magnet: (trackers) => `magnet:?xt=urn:btih:${infoHash}${trackers.map((t) => `&tr=${encodeURIComponent(t)}`).join('')}`,
+  };
+}
+
+/**
+ * transmission-cli seeding `torrent` whose data is already in `dir`, with a config directory of its
+ * own (DHT, LPD, PEX, uTP and port mapping off; bound to loopback); resolves once the tracker
+ * lists it as a seeder.
+ */
+export async function startTransmissionSeeder(opts: { torrent: MadeTorrent; dir: string; tracker: Tracker }): Promise<Program> {
+  const port = await freePort();
+  const configDir = await newTestDir('transmission');
+  const settings = {
+    'dht-enabled': false,
+    'lpd-enabled': false,
+    'pex-enabled': false,
+    'utp-enabled': false,
+    'port-forwarding-enabled': false,
+    'bind-address-ipv4': '127.0.0.1',
+    'bind-address-ipv6': '::1',
+    'peer-port': port,
+    'ratio-limit-enabled': false,
+    'idle-seeding-limit-enabled': false,
+  };
+  await writeFile(join(configDir, 'settings.json'), JSON.stringify(settings));
+  const args = ['-g', configDir, '-w', opts.dir, '-p', String(port), opts.torrent.path];
+  const program = Program.start('transmission-seed', 'transmission-cli', args, { cwd: opts.dir, logDir: configDir });
+  await waitFor(async () => (await opts.tracker.scrape(opts.torrent.infoHash)).complete >= 1, 30_000, `transmission-cli to announce ${opts.torrent.infoHash}`, program);
+  return program;
+}
+
 const ARIA2_QUIET = [
   '--enable-dht=false',
   '--enable-dht6=false',
