@@ -54,7 +54,7 @@ describe('BitTorrent transport (webtorrent) with aria2c, mktorrent and opentrack
         utp: false,
         listenAddress: '127.0.0.1',
         seeding: { maxSeconds: 600, maxRatio: 50 },
-        stallTimeoutMs: 30_000,
+        stallTimeoutMs: 60_000, // transmission-cli can take 20 s and more to serve a new peer
       },
     });
   });
