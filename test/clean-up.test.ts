@@ -7,12 +7,12 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CollectGarbageResult } from '../common/clean-up-contract.js';
 import { cleanUpScheduleId } from '../common/naming.js';
 import { CLI, runProcess } from './support/child-process.js';
 import { HttpOrigin } from './support/http-origin.js';
 import { startWorld, uniqueName, type World } from './support/image-proxy-world.js';
 import { publishSampleImage, type PublishedImage } from './support/sample-images.js';
+import { actionsByGuid, gcCli } from './support/gc-cli.js';
 import { timeBetweenRequests } from './support/time-between-requests.js';
 
 const KiB = 1 << 10;
@@ -40,14 +40,7 @@ describe('clean-up of cloud images', () => {
       await world?.stop();
     });
 
-    const gcCli = async (...args: string[]): Promise<CollectGarbageResult> => {
-      const out = await runProcess('node', [CLI, 'gc', '--site', site, '--json', ...args], {
-        env: { TEMPORAL_ADDRESS: world.address, IMAGEPROXY_DATA_DIR: world.dataDir },
-      });
-      expect(out.stderr).toBe('');
-      expect(out.code).toBe(0);
-      return JSON.parse(out.stdout) as CollectGarbageResult;
-    };
+    const gc = (...args: string[]) => gcCli(world, site, ...args);
 
     it('deregisters an old unused image, keeps one in use, one requested again and a new one; --dry-run changes nothing', async () => {
       const register = (i: PublishedImage) => world.client.registerImage({ url: i.url, guid: i.guid, site });
@@ -64,16 +57,15 @@ describe('clean-up of cloud images', () => {
       await register(fresh);
       expect((await register(again)).alreadyRegistered).toBe(true); // a request refreshes it
 
-      const dry = await gcCli('--not-requested-since', cutoff, '--dry-run');
+      const dry = await gc('--not-requested-since', cutoff, '--dry-run');
       expect(dry.cutoff).toBe(cutoff);
       expect(dry.dryRun).toBe(true);
       expect(dry.imagesSeen).toBe(4);
-      const byGuid = (r: CollectGarbageResult) => Object.fromEntries(r.outcomes.map((o) => [o.guid, o.action]));
-      expect(byGuid(dry)).toEqual({ [old.guid]: 'would-deregister', [used.guid]: 'kept-in-use' });
+      expect(actionsByGuid(dry)).toEqual({ [old.guid]: 'would-deregister', [used.guid]: 'kept-in-use' });
       for (const i of [old, used, again, fresh]) expect(await exists(join(siteDir, i.guid, 'image.json'))).toBe(true);
 
       const real = await world.client.collectGarbage({ site, notRequestedSince: cutoff });
-      expect(byGuid(real)).toEqual({ [old.guid]: 'deregistered', [used.guid]: 'kept-in-use' });
+      expect(actionsByGuid(real)).toEqual({ [old.guid]: 'deregistered', [used.guid]: 'kept-in-use' });
       expect(await exists(join(siteDir, old.guid))).toBe(false);
       for (const i of [used, again, fresh]) expect(await exists(join(siteDir, i.guid, 'image.json'))).toBe(true);
       // What it did is on record in Temporal too.

@@ -7,13 +7,12 @@
 import { rm } from 'node:fs/promises';
 import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CollectGarbageResult } from '../common/clean-up-contract.js';
-import { CLI, runProcess } from './support/child-process.js';
 import { writeEucalyptusCredentials, type EucalyptusCredentials } from './support/eucalyptus-credentials.js';
 import { HttpOrigin } from './support/http-origin.js';
 import { newTestDir, startWorld, uniqueName, type World } from './support/image-proxy-world.js';
 import { startMotoServer, type MotoServer } from './support/moto-server.js';
 import { publishSampleImage, type PublishedImage } from './support/sample-images.js';
+import { actionsByGuid, gcCli } from './support/gc-cli.js';
 import { timeBetweenRequests } from './support/time-between-requests.js';
 
 
@@ -59,17 +58,12 @@ describe('clean-up at a eucalyptus site (moto_server)', () => {
     await register(fresh);
 
     const before = await imageIds();
-    const out = await runProcess('node', [CLI, 'gc', '--site', site, '--not-requested-since', cutoff, '--dry-run', '--json'], {
-      env: { TEMPORAL_ADDRESS: world.address, IMAGEPROXY_DATA_DIR: world.dataDir },
-    });
-    expect(out.stderr).toBe('');
-    const dry = JSON.parse(out.stdout) as CollectGarbageResult;
-    const byGuid = (r: CollectGarbageResult) => Object.fromEntries(r.outcomes.map((o) => [o.guid, o.action]));
-    expect(byGuid(dry)).toEqual({ [old.guid]: 'would-deregister', [used.guid]: 'kept-in-use' });
+    const dry = await gcCli(world, site, '--not-requested-since', cutoff, '--dry-run');
+    expect(actionsByGuid(dry)).toEqual({ [old.guid]: 'would-deregister', [used.guid]: 'kept-in-use' });
     expect(await imageIds()).toEqual(before);
 
     const real = await world.client.collectGarbage({ site, notRequestedSince: cutoff });
-    expect(byGuid(real)).toEqual({ [old.guid]: 'deregistered', [used.guid]: 'kept-in-use' });
+    expect(actionsByGuid(real)).toEqual({ [old.guid]: 'deregistered', [used.guid]: 'kept-in-use' });
     const after = await imageIds();
     for (const id of Object.values(oldIds)) expect(after).not.toContain(id);
     for (const id of Object.values(usedIds)) expect(after).toContain(id);

@@ -12,13 +12,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createXcatSite } from '../../../../activities/sites/xcat/xcat-site.js';
 import { parseXcatSiteOptions } from '../../../../activities/sites/xcat/xcat-site-options.js';
-import type { CollectGarbageResult } from '../../../../common/clean-up-contract.js';
 import { ErrorType } from '../../../../common/errors.js';
 import { CLI, runProcess } from '../../../support/child-process.js';
 import { HttpOrigin } from '../../../support/http-origin.js';
 import { startWorld, uniqueName, type World } from '../../../support/image-proxy-world.js';
 import { exists, XcatManagementNode } from '../../../support/xcat-management-node.js';
 import { publishNetbootSet, type XcatSampleImage } from '../../../support/xcat-sample-images.js';
+import { actionsByGuid, gcCli } from '../../../support/gc-cli.js';
 import { timeBetweenRequests } from '../../../support/time-between-requests.js';
 
 
@@ -45,15 +45,7 @@ describe('clean-up at an xcat site', () => {
   const recordsDir = () => join(mn.installRoot, '.imageproxy', 'images');
   const recordOf = (i: XcatSampleImage) => join(recordsDir(), `${i.guid}.json`);
 
-  const gcCli = async (...args: string[]): Promise<CollectGarbageResult> => {
-    const out = await runProcess('node', [CLI, 'gc', '--site', site, '--json', ...args], {
-      env: { TEMPORAL_ADDRESS: world.address, IMAGEPROXY_DATA_DIR: world.dataDir },
-    });
-    expect(out.stderr).toBe('');
-    expect(out.code).toBe(0);
-    return JSON.parse(out.stdout) as CollectGarbageResult;
-  };
-  const byGuid = (r: CollectGarbageResult) => Object.fromEntries(r.outcomes.map((o) => [o.guid, o.action]));
+  const gc = (...args: string[]) => gcCli(world, site, ...args);
 
   it('deregisters an old osimage no node uses, keeps one a node is provisioned with and one asked for again; --dry-run changes nothing', async () => {
     const register = (i: XcatSampleImage) => world.client.registerImage({ url: i.url, guid: i.guid, site });
@@ -77,10 +69,10 @@ describe('clean-up at an xcat site', () => {
     expect((await register(again)).alreadyRegistered).toBe(true); // a request marks it at the site
     expect(await readdir(recordsDir())).toContain(`${again.guid}.requested`);
 
-    const dry = await gcCli('--not-requested-since', cutoff, '--dry-run');
+    const dry = await gc('--not-requested-since', cutoff, '--dry-run');
     expect(dry.dryRun).toBe(true);
     expect(dry.imagesSeen).toBe(4);
-    expect(byGuid(dry)).toEqual({ [old.guid]: 'would-deregister', [used.guid]: 'kept-in-use' });
+    expect(actionsByGuid(dry)).toEqual({ [old.guid]: 'would-deregister', [used.guid]: 'kept-in-use' });
     for (const i of [old, used, again, fresh]) {
       expect(await mn.osimage(osimageOf(i))).toBeDefined();
       expect(await exists(recordOf(i))).toBe(true);
@@ -91,7 +83,7 @@ describe('clean-up at an xcat site', () => {
     expect(asked).toContain(`-t node -w provmethod==${osimageOf(used)} -i provmethod`);
 
     const real = await world.client.collectGarbage({ site, notRequestedSince: cutoff });
-    expect(byGuid(real)).toEqual({ [old.guid]: 'deregistered', [used.guid]: 'kept-in-use' });
+    expect(actionsByGuid(real)).toEqual({ [old.guid]: 'deregistered', [used.guid]: 'kept-in-use' });
     expect(await mn.osimage(osimageOf(old))).toBeUndefined();
     expect(await exists(dirOf(old))).toBe(false);
     expect(await exists(recordOf(old))).toBe(false);
@@ -114,7 +106,7 @@ describe('clean-up at an xcat site', () => {
     expect((await runProcess(rmdef, ['-t', 'node', '-o', 'cn03'], { env: { XCAT_STANDIN_STATE: mn.stateDir } })).code).toBe(0);
     expect(await backend().inUse(used.guid)).toBe(false);
     const after = await world.client.collectGarbage({ site, notRequestedSince: cutoff });
-    expect(byGuid(after)[used.guid]).toBe('deregistered'); // (the others are older than 10 s by now too)
+    expect(actionsByGuid(after)[used.guid]).toBe('deregistered'); // (the others are older than 10 s by now too)
     expect(await mn.osimage(osimageOf(used))).toBeUndefined();
   });
 
