@@ -327,7 +327,9 @@ program
   .command('demo')
   .description('start the embedded default, register a generated sample image from a local origin, print the ids, stop')
   .action(async () => {
-    const { dataDir, config, configDir } = await setup(program.opts<CommonOptions>());
+    const { dataDir, config: configured, configDir } = await setup(program.opts<CommonOptions>());
+    // The sample is served from loopback, which the outbound policy refuses unless allowed.
+    const config = { ...configured, http: { ...configured.http, allowedNetworks: [...configured.http.allowedNetworks, '127.0.0.0/8'] } };
     const logger = createLogger('warn');
     const env = await startDevEnvironment({ config, configDir, dataDir, hostId: hostIdFrom(), logger, headless: true });
     const sampleDir = await mkdtemp(join(tmpdir(), 'imageproxy-sample-'));

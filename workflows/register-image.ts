@@ -34,6 +34,7 @@ import {
   type RegisterProgress,
   type Stage,
 } from '../common/register-contract.js';
+import { MAX_URL_CHARS, urlForDisplay } from '../common/url-for-display.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -82,7 +83,7 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
     { key: ImageSiteKey, value: site },
     { key: ImageStageKey, value: 'lookup' },
   ]);
-  upsertMemo({ url, guid, site, mode });
+  upsertMemo({ url: urlForDisplay(url), guid, site, mode });
 
   // Short calls that any worker of the site may serve.
   const onSite = proxyActivities<Activities>({
@@ -103,7 +104,7 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
     setStage('metadata');
     const parts = await onSite.fetchMetadata({ url, guid });
     state.parts = parts.map((p) => ({ type: p.type, url: p.url, bytesDone: 0 }));
-    upsertMemo({ parts: parts.map((p) => ({ type: p.type, url: p.url, hash: `${p.hash.algorithm}:${p.hash.hex}` })) });
+    upsertMemo({ parts: parts.map((p) => ({ type: p.type, url: urlForDisplay(p.url), hash: `${p.hash.algorithm}:${p.hash.hex}` })) });
 
     // Download and register on one host, so registration reads the files the download wrote.
     // A host that vanishes for good (its tasks wait unpicked) is given up for another.
@@ -206,5 +207,6 @@ function requestProblem(input: RegisterImageInput): string | undefined {
   if (guid) return guid;
   if (!isSiteName(input.site)) return `site must be a site name from the config, got ${JSON.stringify(input.site)}`;
   if (typeof input.url !== 'string' || input.url.length === 0) return 'url of the metadata file is missing';
+  if (input.url.length > MAX_URL_CHARS) return `url ${urlForDisplay(input.url)} is ${input.url.length} characters, more than the ${MAX_URL_CHARS} allowed`;
   return undefined;
 }
