@@ -133,7 +133,7 @@ describe('HTTP transport', () => {
     expect(err.message).toMatch(/body ended after 100000 of 101000 bytes|transfer broke after 100000 bytes/);
   });
 
-  it('a body longer than its Content-Length is an error, not a silently cut file', async () => {
+  it('a body longer than its Content-Length is a final error, not a silently cut file nor a retry', async () => {
     const server = await rawServer((socket) => {
       socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789EXTRA-BYTES');
     });
@@ -144,6 +144,9 @@ describe('HTTP transport', () => {
     server.close();
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect((err as Error).message).toMatch(/sent more than its Content-Length of 10 bytes/);
+    // It will send too much again on every retry: final at once.
+    expect((err as ApplicationFailure).type).toBe('OriginRejected');
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
   });
 
   it('classifies statuses: 404 and 403 final, 408, 429 and 5xx retried', async () => {

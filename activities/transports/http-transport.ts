@@ -189,7 +189,8 @@ async function transfer(
   await closed(response, SOCKET_CLOSE_WAIT_MS);
   response.socket?.destroy();
   const late = lateErrors.get(response);
-  if (late) throw transferInterrupted(`${urlForDisplay(request.url)}: the origin sent more than its Content-Length of ${length} bytes (${late.message})`, late);
+  // More bytes than announced will come again on every retry: final at once.
+  if (late) throw originRejected(`${urlForDisplay(request.url)}: the origin sent more than its Content-Length of ${length} bytes (${late.message})`);
   const received = counter.bytes - offset;
   if (!response.complete || (length !== undefined && received !== length)) {
     throw transferInterrupted(
@@ -206,7 +207,7 @@ async function transfer(
 function failureOfTransfer(request: FetchRequest, err: unknown, bytes: number, length: number | undefined): Error {
   if (isApplicationFailure(err) || request.signal?.aborted) return err as Error;
   if (String((err as NodeJS.ErrnoException).code).startsWith('HPE_') && length !== undefined) {
-    return transferInterrupted(`${urlForDisplay(request.url)}: the origin sent more than its Content-Length of ${length} bytes (${(err as Error).message})`, err as Error);
+    return originRejected(`${urlForDisplay(request.url)}: the origin sent more than its Content-Length of ${length} bytes (${(err as Error).message})`);
   }
   return transferInterrupted(`${urlForDisplay(request.url)}: transfer broke after ${bytes} bytes: ${(err as Error).message}`, err as Error);
 }
