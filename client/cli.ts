@@ -13,6 +13,7 @@ import { ImageProxyClient, type ImageStatus } from './image-proxy-client.js';
 import { startFrontFromConfig, type FrontFromConfigOptions } from './http-front/front-from-config.js';
 import type { HttpFront } from './http-front/server.js';
 import type { CollectGarbageInput } from '../common/clean-up-contract.js';
+import { normalizeGuid } from '../common/guid.js';
 import type { DistributeImageResult } from '../common/distribute-contract.js';
 import type { RegisterImageInput, RegisterImageResult } from '../common/register-contract.js';
 import { progressLine } from './progress-line.js';
@@ -275,7 +276,7 @@ program
         const { config } = await setup(program.opts<CommonOptions>());
         const sites = opts.site ? [opts.site] : Object.keys(config.sites);
         let report = await client.missing(sites);
-        if (opts.guid) report = report.filter((r) => r.guid === opts.guid);
+        if (opts.guid) report = report.filter((r) => r.guid === normalizeGuid(opts.guid));
         if (opts.json) console.log(JSON.stringify(report));
         else for (const r of report) console.log(`${r.guid}  missing at: ${r.missing.join(', ') || '(none)'}  present at: ${r.present.join(', ') || '(none)'}`);
         return;
