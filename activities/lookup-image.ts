@@ -5,10 +5,11 @@
  */
 import type { ImageIds } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
+import { heartbeatWhile } from './heartbeat-while.js';
 
 export function makeLookupImage(deps: Pick<ActivityDeps, 'backend' | 'cacheSpace' | 'logger'>) {
   return async function lookupImage({ guid }: { guid: string }): Promise<ImageIds | null> {
-    const ids = await deps.backend.lookup(guid);
+    const ids = await heartbeatWhile(() => deps.backend.lookup(guid));
     if (!ids) return null;
     // Bookkeeping for the clean-up must not fail the request (the warning says the record is stale).
     await deps.backend.markRequested?.(guid, new Date()).catch((err: unknown) =>

@@ -1,25 +1,29 @@
 /**
  * Activity (host queue): make the parts this host downloaded into an image at the site, through
- * the site's backend; heartbeats the backend's progress and passes on cancellation.
+ * the site's backend; heartbeats from a timer (with the backend's progress) and passes on cancellation.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { ErrorType } from '../common/errors.js';
 import type { CachedPart, ImageIds } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
+import { heartbeatWhile } from './heartbeat-while.js';
 
 export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cacheSpace' | 'logger' | 'rawImageOf'>) {
   return async function registerParts({ guid, url, parts }: { guid: string; url: string; parts: CachedPart[] }): Promise<ImageIds> {
     const ctx = Context.current();
     for (const part of parts) deps.cacheSpace.touch(part.hash); // a registration reusing a file is a use
-    const ids = await deps.backend.register({
-      guid,
-      metadataUrl: url,
-      parts,
-      rawImageOf: deps.rawImageOf,
-      onProgress: (detail) => ctx.heartbeat(detail),
-      signal: ctx.cancellationSignal,
-    });
+    // The timer keeps heartbeating while the backend is silent (qemu-img convert, a slow S3 part).
+    const ids = await heartbeatWhile((beat) =>
+      deps.backend.register({
+        guid,
+        metadataUrl: url,
+        parts,
+        rawImageOf: deps.rawImageOf,
+        onProgress: beat,
+        signal: ctx.cancellationSignal,
+      }),
+    );
     const missing = parts.filter((p) => !ids[p.type === 'ZFILESYSTEM' ? 'FILESYSTEM' : p.type]);
     if (missing.length > 0) {
       // Never answer an empty id as success (the legacy service did).

@@ -27,7 +27,7 @@ export async function deregisterImage(input: DeregisterImageInput): Promise<Dere
   const onSite = proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     startToCloseTimeout: '30m',
-    heartbeatTimeout: '2m',
+    heartbeatTimeout: '30s', // the activity heartbeats from a timer whatever the backend does
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
   });
   try {

@@ -86,10 +86,12 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
   ]);
   upsertMemo({ url: urlForDisplay(url), guid, site, mode });
 
-  // Short calls that any worker of the site may serve.
+  // Short calls that any worker of the site may serve. They heartbeat from a timer, so a worker
+  // that dies under one costs the heartbeat timeout, not the 5 minutes.
   const onSite = proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     startToCloseTimeout: '5m',
+    heartbeatTimeout: '15s',
     retry,
   });
 
@@ -161,9 +163,10 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
 async function releaseCacheHolds(hostQueue: string): Promise<void> {
   const onHost = proxyActivities<HostActivities>({
     taskQueue: hostQueue,
-    scheduleToStartTimeout: '1m',
-    startToCloseTimeout: '1m',
-    retry: { maximumAttempts: 3 },
+    // Seconds, not a minute: a dead host's holds are released by its worker's own sweep.
+    scheduleToStartTimeout: '10s',
+    startToCloseTimeout: '30s',
+    retry: { maximumAttempts: 2 },
   });
   await CancellationScope.nonCancellable(() => onHost.releaseCacheHolds()).catch(() => undefined);
 }
