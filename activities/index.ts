@@ -17,16 +17,18 @@ import { makeLookupImage } from './lookup-image.js';
 import { makeFetchMetadata } from './metadata/fetch-metadata.js';
 import { makeProvisionNodes } from './provision-nodes.js';
 import { makeRegisterParts } from './register-parts.js';
+import { retriedFor } from './retry-for.js';
 
 /** Activities of the site's task queue: short calls any worker of the site may serve. */
 export function createSiteQueueActivities(deps: ActivityDeps) {
+  const bounded = <A extends unknown[], R>(activity: (...args: A) => Promise<R>) => retriedFor(deps.retryForMs, activity);
   return {
-    claimHost: makeClaimHost(deps),
-    lookupImage: makeLookupImage(deps),
-    fetchMetadata: makeFetchMetadata(deps),
+    claimHost: bounded(makeClaimHost(deps)),
+    lookupImage: bounded(makeLookupImage(deps)),
+    fetchMetadata: bounded(makeFetchMetadata(deps)),
     awaitRegistration: makeAwaitRegistration(deps),
-    provisionNodes: makeProvisionNodes(deps),
-    deregisterImage: makeDeregisterImage(deps),
+    provisionNodes: bounded(makeProvisionNodes(deps)),
+    deregisterImage: bounded(makeDeregisterImage(deps)),
     ...makeCleanUpActivities(deps),
   };
 }
@@ -34,8 +36,8 @@ export function createSiteQueueActivities(deps: ActivityDeps) {
 /** Activities of this host's task queue: they read and write this host's cache. */
 export function createHostQueueActivities(deps: ActivityDeps) {
   return {
-    downloadPart: makeDownloadPart(deps),
-    registerParts: makeRegisterParts(deps),
+    downloadPart: makeDownloadPart(deps), // bounds its own retries: its progress restarts the clock
+    registerParts: retriedFor(deps.retryForMs, makeRegisterParts(deps)),
     releaseCacheHolds: makeReleaseCacheHolds(deps),
   };
 }

@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { guidProblem, isGuid, isSiteName, normalizeGuid } from '../common/guid.js';
+import { retryingOf } from './retrying-state.js';
 import type { ImageIds } from '../common/image-types.js';
 import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
@@ -56,6 +57,8 @@ export interface ImageStatus {
   /** When the image was removed from the site after this registration. */
   deregisteredAt?: Date;
   progress?: RegisterProgress;
+  /** While an activity's fault is being retried: "retrying: <last error> (attempt N, next in T)". */
+  retrying?: string;
   ids?: ImageIds;
   error?: string;
   startTime: Date;
@@ -220,6 +223,8 @@ export class ImageProxyClient {
     if (description.status.name === 'RUNNING') {
       status.progress = await handle.query(progressQuery);
       status.stage = status.progress.stage;
+      const retrying = retryingOf(description.raw.pendingActivities, Date.now());
+      if (retrying) status.retrying = retrying;
     } else if (description.status.name === 'COMPLETED') {
       status.ids = (await handle.result()).ids;
     } else {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { EucalyptusSiteSchema } from '../activities/sites/eucalyptus/eucalyptus-site-options.js';
 import { XcatSiteSchema } from '../activities/sites/xcat/xcat-site-options.js';
 import { parseCidr } from '../activities/network/address-ranges.js';
+import { DEFAULT_RETRY_FOR } from '../common/retry-policies.js';
 import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
 
@@ -172,6 +173,11 @@ export const ConfigSchema = z
     /** Site used when a request names none. @default the first site */
     defaultSite: z.string().optional(),
     http: HttpSchema.default({}),
+    /**
+     * How long a fault that may get better (network, site, origin 5xx) is retried before the run
+     * fails with the last error: a duration such as "6h", "2m". @default "6h"
+     */
+    retryFor: DurationSchema.default(DEFAULT_RETRY_FOR),
     /** Authentication of the HTTP front (`imageproxy serve`, `imageproxy dev`). @default none: loopback only */
     httpFront: HttpFrontSchema.default({}),
     bittorrent: BittorrentSchema.default({}),

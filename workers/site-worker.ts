@@ -156,6 +156,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
     temporal: client.workflow,
+    retryForMs: config.retryFor,
   };
 
   const workflowSource = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };

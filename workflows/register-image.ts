@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { createHostQueueActivities, createSiteQueueActivities } from '../activities/index.js';
 import type { ImageIds, ImagePart } from '../common/image-types.js';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
+import { ErrorType } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
 import {
@@ -35,17 +35,13 @@ import {
   type Stage,
 } from '../common/register-contract.js';
 import { MAX_URL_CHARS, urlForDisplay } from '../common/url-for-display.js';
+import { ACTIVITY_RETRY, RETRY_BY_TIME } from '../common/retry-policies.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 type HostActivities = ReturnType<typeof createHostQueueActivities>;
 
-const retry = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '1m',
-  maximumAttempts: 8,
-  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-};
+/** Faults that may get better are retried for the config's `retryFor` (common/retry-policies.ts). */
+const retry = RETRY_BY_TIME;
 
 export async function registerImage(input: RegisterImageInput): Promise<RegisterImageResult> {
   return runImage(input, 'register');
@@ -166,7 +162,7 @@ async function releaseCacheHolds(hostQueue: string): Promise<void> {
     // Seconds, not a minute: a dead host's holds are released by its worker's own sweep.
     scheduleToStartTimeout: '10s',
     startToCloseTimeout: '30s',
-    retry: { maximumAttempts: 2 },
+    retry: ACTIVITY_RETRY.releaseCacheHolds,
   });
   await CancellationScope.nonCancellable(() => onHost.releaseCacheHolds()).catch(() => undefined);
 }

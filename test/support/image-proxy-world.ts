@@ -56,6 +56,8 @@ export async function startWorld(opts: {
   cache?: unknown;
   /** The config's `gc` section (scheduled clean-up). */
   gc?: unknown;
+  /** The config's `retryFor` (how long faults that may get better are retried). */
+  retryFor?: string;
   startWorkers?: boolean;
 }): Promise<World> {
   const dataDir = await newTestDir('world');
@@ -65,6 +67,7 @@ export async function startWorld(opts: {
     ...(opts.bittorrent ? { bittorrent: opts.bittorrent } : {}),
     ...(opts.cache ? { cache: opts.cache } : {}),
     ...(opts.gc ? { gc: opts.gc } : {}),
+    ...(opts.retryFor ? { retryFor: opts.retryFor } : {}),
   });
   const address = inject('temporalAddress');
   const workflowBundle = { code: await readFile(inject('workflowBundlePath'), 'utf8') };
