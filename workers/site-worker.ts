@@ -10,6 +10,7 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createHostQueueActivities, createSiteQueueActivities, type ActivityDeps } from '../activities/index.js';
+import { sweepScratch } from '../activities/files/scratch-owner.js';
 import { CacheSpace } from '../activities/cache/cache-space.js';
 import { ContentCache } from '../activities/cache/content-cache.js';
 import { IndexedContentCache } from '../activities/cache/indexed-content-cache.js';
@@ -87,6 +88,9 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   await cacheSpace.reconcile();
   const tmpDir = join(dataDir, 'tmp');
   await mkdir(tmpDir, { recursive: true });
+  // Scratch of workers that were killed (bundle directories, converted images, temp files).
+  const swept = await sweepScratch(tmpDir);
+  if (swept.length > 0) logger.warn({ site, removed: swept }, 'removed scratch space of processes that are gone');
   const backend = await createSiteBackend(siteConfig, { site, dataDir, configDir: options.configDir });
 
   const connection = await NativeConnection.connect({ address: options.address });

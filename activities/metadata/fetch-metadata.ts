@@ -7,6 +7,7 @@ import { cancellationSignal } from '@temporalio/activity';
 import { ErrorType } from '../../common/errors.js';
 import type { ImagePart } from '../../common/image-types.js';
 import type { ActivityDeps } from '../activity-deps.js';
+import { SCRATCH_OWNER } from '../files/scratch-owner.js';
 import { heartbeatWhile } from '../heartbeat-while.js';
 import { pickTransport } from '../transports/pick-transport.js';
 import { MetadataError, parseImageMetadata } from './parse-metadata.js';
@@ -21,7 +22,7 @@ export function makeFetchMetadata(deps: Pick<ActivityDeps, 'transports' | 'tmpDi
 
   async function fetchAndParse({ url, guid }: { url: string; guid: string }): Promise<ImagePart[]> {
     const transport = pickTransport(deps.transports, url);
-    const tmp = join(deps.tmpDir, `metadata-${guid}-${randomBytes(4).toString('hex')}`);
+    const tmp = join(deps.tmpDir, `metadata-${guid}-${SCRATCH_OWNER}-${randomBytes(4).toString('hex')}`);
     let text: string;
     try {
       const got = await transport.fetchToFile({

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { ErrorType } from '../../../common/errors.js';
 import type { BittorrentConfig, HttpConfig } from '../../../config/config-schema.js';
 import { urlForDisplay } from '../../../common/url-for-display.js';
+import { SCRATCH_OWNER } from '../../files/scratch-owner.js';
 import { createOutboundPolicy } from '../../network/outbound-policy.js';
 import { hashFile } from '../hash-file.js';
 import { originRejected, transferInterrupted } from '../transfer-errors.js';
@@ -202,7 +203,7 @@ async function describeSource(options: BittorrentTransportOptions, source: Torre
       throw badTorrent(`${urlForDisplay(request.url)}: not a magnet link webtorrent can use: ${(err as Error).message}`);
     }
   }
-  const tmp = join(options.tmpDir, `metainfo-${randomBytes(6).toString('hex')}.torrent`);
+  const tmp = join(options.tmpDir, `metainfo-${SCRATCH_OWNER}-${randomBytes(6).toString('hex')}.torrent`);
   try {
     await options.http.fetchToFile({
       url: source.metainfoUrl,
