@@ -1,7 +1,7 @@
 /**
  * A small typed face of webtorrent (which ships no types): a client listening for peers and the
  * torrents added to it (each a `Torrent`, webtorrent-torrent.ts). Only these two files touch
- * webtorrent's objects.
+ * webtorrent's objects (split in two when the torrent side grew past 300 lines).
  */
 import net from 'node:net';
 import WebTorrent from 'webtorrent';
