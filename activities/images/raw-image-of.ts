@@ -47,8 +47,6 @@ export function makeRawImageOf({ cache, logger }: RawImageOptions): (part: Cache
     return running;
   };
 
-  const space = cache;
-
   async function unpackOnce(part: CachedPart): Promise<string> {
     const raw = cache.rawPathOf(part.hash);
     if (await stat(raw).then(() => true, () => false)) return raw;
@@ -72,7 +70,7 @@ export function makeRawImageOf({ cache, logger }: RawImageOptions): (part: Cache
       return raw;
     } catch (err) {
       room.settle(0);
-      if (room.failure && space) throw noCacheSpaceFailure(space.noSpaceError(room.failure, ctx?.info.scheduledTimestampMs ?? Date.now()));
+      if (room.failure) throw noCacheSpaceFailure(cache.noSpaceError(room.failure, ctx?.info.scheduledTimestampMs ?? Date.now()));
       throw err;
     } finally {
       if (timer) clearInterval(timer);
@@ -96,11 +94,11 @@ export function makeRawImageOf({ cache, logger }: RawImageOptions): (part: Cache
       signal: abort.signal,
       failure: undefined as InsufficientSpaceError | undefined,
       grow: (bytes: number): void => {
-        if (!space || bytes <= reserved || room.failure) return;
-        const step = space.reserveStep();
+        if (bytes <= reserved || room.failure) return;
+        const step = cache.reserveStep();
         const wanted = Math.ceil(bytes / step) * step;
         try {
-          space.reserveCompanion(part.hash, wanted);
+          cache.reserveCompanion(part.hash, wanted);
           reserved = wanted;
         } catch (err) {
           if (!(err instanceof InsufficientSpaceError)) throw err;
@@ -109,7 +107,7 @@ export function makeRawImageOf({ cache, logger }: RawImageOptions): (part: Cache
         }
       },
       settle: (bytes: number): void => {
-        if (space && (reserved > 0 || bytes > 0)) space.reserveCompanion(part.hash, bytes);
+        if (reserved > 0 || bytes > 0) cache.reserveCompanion(part.hash, bytes);
         reserved = bytes;
       },
       done: (): void => cancel?.removeEventListener('abort', onCancel),
