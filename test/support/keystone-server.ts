@@ -138,6 +138,17 @@ export async function startKeystoneServer(dir: string, opts: { tokenLifetimeSeco
     return found[0].id;
   };
 
+  const addEndpoints = async (type: string, name: string, url: string): Promise<void> => {
+    const token = await adminToken();
+    const service = (await api(token, 'POST', '/services', { service: { type, name } })).service as { id: string };
+    for (const iface of ['public', 'internal']) {
+      await api(token, 'POST', '/endpoints', { endpoint: { service_id: service.id, interface: iface, url, region_id: 'RegionOne' } });
+    }
+  };
+  // The template was bootstrapped without URLs (they name this run's port); Glance's auth
+  // middleware finds Keystone through the catalog.
+  await addEndpoints('identity', 'keystone', authUrl);
+
   return {
     authUrl,
     adminPassword,
@@ -162,13 +173,7 @@ export async function startKeystoneServer(dir: string, opts: { tokenLifetimeSeco
         .application_credential as { id: string; secret: string };
       return { id: made.id, secret: made.secret };
     },
-    async addImageEndpoint(url) {
-      const token = await adminToken();
-      const service = (await api(token, 'POST', '/services', { service: { type: 'image', name: 'glance' } })).service as { id: string };
-      for (const iface of ['public', 'internal']) {
-        await api(token, 'POST', '/endpoints', { endpoint: { service_id: service.id, interface: iface, url, region_id: 'RegionOne' } });
-      }
-    },
+    addImageEndpoint: (url) => addEndpoints('image', 'glance', url),
     async revokeToken(token) {
       const admin = await adminToken();
       const response = await fetch(`${authUrl}/auth/tokens`, { method: 'DELETE', headers: { 'X-Auth-Token': admin, 'X-Subject-Token': token } });

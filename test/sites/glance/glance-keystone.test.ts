@@ -1,0 +1,183 @@
+/**
+ * The glance backend with real Keystone tokens: a real Keystone (uwsgi, SQLite, fernet tokens that
+ * live 15 s) and a real Glance checking them (`flavor = keystone`, `token_cache_time = -1`), one of
+ * each for the file. Credentials come from a clouds.yaml and an openrc as users get them; the
+ * image endpoint from the catalog. Errors are typed, and never quote a secret.
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CachedPart } from '../../../common/image-types.js';
+import { ErrorType } from '../../../common/errors.js';
+import type { RegisterRequest } from '../../../activities/sites/site-backend.js';
+import { writePart } from '../../support/cached-parts.js';
+import { startGlanceServer, type GlanceServer } from '../../support/glance-server.js';
+import { newTestDir } from '../../support/image-proxy-world.js';
+import { startKeystoneServer, type KeystoneServer } from '../../support/keystone-server.js';
+import { glanceReader, glanceSite, sha512Of } from './glance-fixture.js';
+
+const LIFETIME_S = 15;
+const PASSWORD = 'imageproxy-secret-pw-7';
+let nextGuid = Math.floor(Math.random() * 1e6);
+const newGuid = (): string => `${Date.now().toString(16).padStart(12, '0')}${(nextGuid++).toString(16).padStart(28, '0')}`;
+const request = (guid: string, parts: CachedPart[]): RegisterRequest => ({ guid, metadataUrl: `http://origin.invalid/${guid}.xml`, parts, rawImageOf: async (p) => p.path });
+const failureOf = (p: Promise<unknown>): Promise<ApplicationFailure> =>
+  p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e as ApplicationFailure,
+  );
+
+describe('glance site with Keystone tokens', () => {
+  let dir: string;
+  let keystone: KeystoneServer;
+  let glance: GlanceServer;
+  let projectId: string;
+  let reader: ReturnType<typeof glanceReader>;
+  const secrets: string[] = [PASSWORD];
+
+  const cloudsYaml = async (name: string, password: string): Promise<string> => {
+    const file = join(dir, `${name}-clouds.yaml`);
+    await writeFile(
+      file,
+      [
+        'clouds:',
+        `  ${name}:`,
+        '    auth:',
+        `      auth_url: ${keystone.authUrl.replace(/\/v3$/, '')}`,
+        '      username: imageproxy',
+        `      password: "${password}"`,
+        '      project_name: imageproxy',
+        '      user_domain_name: Default',
+        '      project_domain_name: Default',
+        '    region_name: RegionOne',
+        '    interface: public',
+        '    identity_api_version: 3',
+        '',
+      ].join('\n'),
+    );
+    return file;
+  };
+
+  beforeAll(async () => {
+    dir = await newTestDir('glance-keystone');
+    keystone = await startKeystoneServer(join(dir, 'keystone'), { tokenLifetimeSeconds: LIFETIME_S });
+    await keystone.createProjectUser('glance', 'glance-service-pw', ['admin']);
+    glance = await startGlanceServer(join(dir, 'glance'), {
+      keystone: { authUrl: keystone.authUrl, serviceUser: 'glance', servicePassword: 'glance-service-pw', serviceProject: 'glance' },
+    });
+    await keystone.addImageEndpoint(glance.url);
+    ({ projectId } = await keystone.createProjectUser('imageproxy', PASSWORD));
+    reader = glanceReader(glance.url, () => keystone.issueToken('imageproxy', PASSWORD, 'imageproxy'));
+  });
+  afterAll(async () => {
+    await glance?.stop();
+    await keystone?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('clouds.yaml with a password, endpoint from the catalog, glance-direct import: active, owned, multihash equal', async () => {
+    const file = await cloudsYaml('research', PASSWORD);
+    const site = await glanceSite(dir, { cloudsYaml: { file, cloud: 'research' }, importMethod: 'glance-direct' });
+    const guid = newGuid();
+    const parts = [await writePart(dir, 'FILESYSTEM', 2 << 20, { zeros: 1 << 20 }), await writePart(dir, 'KERNEL', 1 << 18), await writePart(dir, 'RAMDISK', 1 << 18)];
+    const ids = await site.register(request(guid, parts));
+    for (const part of parts) {
+      const image = (await reader.image(ids[part.type as 'FILESYSTEM' | 'KERNEL' | 'RAMDISK']!))!;
+      expect(image).toMatchObject({ status: 'active', owner: projectId, os_hash_algo: 'sha512', os_hash_value: await sha512Of(part.path) });
+      expect(image.tags).toContain(`imageproxy:guid:${guid}`);
+    }
+    expect((await reader.image(ids.FILESYSTEM!))).toMatchObject({ kernel_id: ids.KERNEL, ramdisk_id: ids.RAMDISK });
+    expect(await site.lookup(guid)).toEqual(ids);
+    expect(site.tokens.issued).toBe(1);
+    await site.deregister(guid);
+  });
+
+  it('an openrc with an application credential, read as data (never run)', async () => {
+    const credential = await keystone.createApplicationCredential('imageproxy', PASSWORD, 'imageproxy');
+    secrets.push(credential.secret);
+    const openrc = join(dir, 'app-openrc.sh');
+    const marker = join(dir, 'openrc-was-executed');
+    await writeFile(
+      openrc,
+      [
+        '#!/usr/bin/env bash',
+        `touch ${marker}`,
+        `export OS_AUTH_TYPE=v3applicationcredential`,
+        `export OS_AUTH_URL=${keystone.authUrl}`,
+        `export OS_APPLICATION_CREDENTIAL_ID=${credential.id}`,
+        `export OS_APPLICATION_CREDENTIAL_SECRET='${credential.secret}'`,
+        'export OS_REGION_NAME="RegionOne"',
+        'export OS_INTERFACE=public',
+        'export OS_IDENTITY_API_VERSION=3',
+        '',
+      ].join('\n'),
+    );
+    const site = await glanceSite(dir, { openrc });
+    const guid = newGuid();
+    const fs = await writePart(dir, 'FILESYSTEM', 1 << 20);
+    const ids = await site.register(request(guid, [fs]));
+    expect(await reader.image(ids.FILESYSTEM!)).toMatchObject({ status: 'active', owner: projectId, os_hash_value: await sha512Of(fs.path) });
+    await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
+    await site.deregister(guid);
+  });
+
+  it('a wrong password: SiteRejected, not retried, naming the site and Keystone, not the password', async () => {
+    const file = await cloudsYaml('wrong', 'not-the-password-3');
+    const site = await glanceSite(dir, { cloudsYaml: { file, cloud: 'wrong' } });
+    const err = await failureOf(site.register(request(newGuid(), [await writePart(dir, 'FILESYSTEM', 1 << 18)])));
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: ErrorType.SiteRejected, nonRetryable: true });
+    expect(err.message).toMatch(new RegExp(`glance site ${site.site}: Keystone .* refused the password credentials \\(401\\)`));
+    expect(err.message).not.toContain('not-the-password-3');
+  });
+
+  it('a revoked token is renewed when Glance answers 401', async () => {
+    const site = await glanceSite(dir, { cloudsYaml: { file: await cloudsYaml('renew', PASSWORD), cloud: 'renew' } });
+    expect(await site.lookup(newGuid())).toBeUndefined();
+    await keystone.revokeToken((await site.tokens.token())!);
+    expect(await site.lookup(newGuid())).toBeUndefined();
+    expect(site.tokens.issued).toBe(2);
+  });
+
+  it('after the token lifetime: a password site renews its token, a pre-issued token fails clearly', async () => {
+    const site = await glanceSite(dir, { cloudsYaml: { file: await cloudsYaml('expiry', PASSWORD), cloud: 'expiry' } });
+    const tokenFile = join(dir, 'token');
+    const token = await keystone.issueToken('imageproxy', PASSWORD, 'imageproxy');
+    secrets.push(token);
+    await writeFile(tokenFile, `${token}\n`);
+    const viaCatalog = await glanceSite(dir, { tokenFile, authUrl: keystone.authUrl });
+    const direct = await glanceSite(dir, { tokenFile, imageUrl: glance.url });
+    const guid = newGuid();
+    const ids = await site.register(request(guid, [await writePart(dir, 'FILESYSTEM', 1 << 18)]));
+    expect(await viaCatalog.lookup(guid)).toEqual(ids);
+    expect(await direct.lookup(guid)).toEqual(ids);
+
+    await new Promise((r) => setTimeout(r, (LIFETIME_S + 1) * 1000));
+    expect(await site.lookup(guid)).toEqual(ids); // renewed before it expired
+    expect(site.tokens.issued).toBe(2);
+    for (const stale of [viaCatalog, direct]) {
+      const err = await failureOf(stale.lookup(guid));
+      expect(err).toMatchObject({ type: ErrorType.SiteRejected, nonRetryable: true });
+      expect(err.message).toMatch(/pre-issued token .*(expired|refused)|token has expired/);
+      for (const secret of secrets) expect(err.message).not.toContain(secret);
+    }
+    // A token that was never valid for this Glance, read fresh from the file: refused at once.
+    const fresh = await glanceSite(dir, { tokenFile, authUrl: keystone.authUrl });
+    const err = await failureOf(fresh.lookup(guid));
+    expect(err).toMatchObject({ type: ErrorType.SiteRejected, nonRetryable: true });
+    expect(err.message).toMatch(/does not know the pre-issued token \(expired or revoked\)/);
+    await site.deregister(guid);
+  });
+
+  it('Keystone down: a retryable SiteUnavailable', async () => {
+    const site = await glanceSite(dir, { cloudsYaml: { file: await cloudsYaml('down', PASSWORD), cloud: 'down' } });
+    await keystone.stop();
+    const err = await failureOf(site.lookup(newGuid()));
+    expect(err).toMatchObject({ type: ErrorType.SiteUnavailable, nonRetryable: false });
+    expect(err.message).toMatch(/Keystone .* could not be reached \(ECONNREFUSED\)/);
+    expect(err.message).not.toContain(PASSWORD);
+  });
+});
