@@ -2,7 +2,7 @@
  * A real OpenStack Glance API (Debian `glance-api`) on a free loopback port, as a plain foreground
  * process with its own config directory: file store, SQLite, one process (`workers = 0`). Without
  * `keystone` it runs with no auth (`[paste_deploy] flavor =` empty); with it, Keystone tokens are
- * checked (`flavor = keystone`, `token_cache_time = -1` so an expired token fails at once).
+ * checked (`flavor = keystone`; `token_cache_time` as the test asks).
  *
  * `glance-manage db_sync` takes a while, so its database is made once per machine and copied.
  */
@@ -16,6 +16,11 @@ import { freePort } from './bittorrent-peers.js';
 export interface GlanceKeystone {
   /** Keystone's public URL, e.g. `http://127.0.0.1:5000/v3`. */
   authUrl: string;
+  /**
+   * Seconds Glance trusts a token it has validated (`token_cache_time`); -1 asks Keystone on every
+   * request, which costs seconds each on a loaded machine. An expired token is refused either way.
+   */
+  tokenCacheSeconds?: number;
   /** The service user Glance validates tokens with. */
   serviceUser: string;
   servicePassword: string;
@@ -115,7 +120,7 @@ function glanceApiConf(dir: string, port: number, keystone: GlanceKeystone | und
       `project_name = ${keystone.serviceProject}`,
       'user_domain_name = Default',
       'project_domain_name = Default',
-      'token_cache_time = -1',
+      `token_cache_time = ${keystone.tokenCacheSeconds ?? -1}`,
       'service_token_roles_required = false',
     );
   }

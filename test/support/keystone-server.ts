@@ -1,9 +1,11 @@
 /**
  * A real OpenStack Keystone (Debian `keystone`) under `uwsgi` on a free loopback port: SQLite in
- * WAL mode (else creating endpoints fails with "database is locked"), fernet tokens with a short
- * lifetime (so tests see expiry), `Connection: close` on every answer (else clients see resets).
+ * WAL mode (else creating endpoints fails with "database is locked"), fernet tokens, `Connection: close` on every answer (else clients see resets).
  * After `bootstrap`, the test world adds what a Glance site needs through the real API: a service
  * user for Glance, a project with a user for ImageProxy, and the image endpoint once Glance runs.
+ * Tokens live an hour (below two minutes Glance's own service token would be renewed on every
+ * request); a test that needs a token to expire soon takes it from an application credential with
+ * an `expires_at`, which caps the tokens issued through it.
  *
  * `keystone-manage db_sync` takes a while, so its database is made once per machine and copied.
  */
@@ -26,7 +28,9 @@ export interface KeystoneServer {
   /** Create a project, a user with the `member` (and `reader`) role on it; answers their ids. */
   createProjectUser(name: string, password: string, roles?: string[]): Promise<{ projectId: string; userId: string }>;
   /** An application credential of a user (authenticated by password on its project). */
-  createApplicationCredential(user: string, password: string, project: string): Promise<{ id: string; secret: string }>;
+  createApplicationCredential(user: string, password: string, project: string, expiresAt?: Date): Promise<{ id: string; secret: string }>;
+  /** A token issued through an application credential (it expires no later than the credential). */
+  issueApplicationCredentialToken(id: string, secret: string): Promise<string>;
   /** Register the image service at `url` in the catalog (public and internal). */
   addImageEndpoint(url: string): Promise<void>;
   /** A token of `user` on `project` (password auth), as `openstack token issue` would give. */
@@ -101,15 +105,23 @@ export async function startKeystoneServer(dir: string, opts: { tokenLifetimeSeco
     await new Promise((r) => setTimeout(r, 150));
   }
 
-  const api = async (token: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
-    const response = await fetch(`${authUrl}${path}`, {
-      method,
-      headers: { 'X-Auth-Token': token, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`keystone ${method} ${path}: ${response.status} ${text.slice(0, 500)}`);
-    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  let admin: { token: string; at: number } | undefined;
+  /** An admin API call; a 401 (the cached admin token expired under load) is retried once with a new token. */
+  const api = async (userToken: string | undefined, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
+    for (let attempt = 0; ; attempt++) {
+      const response = await fetch(`${authUrl}${path}`, {
+        method,
+        headers: { 'X-Auth-Token': userToken ?? (await adminToken()), ...(body ? { 'Content-Type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await response.text();
+      if (response.status === 401 && attempt === 0 && !userToken) {
+        admin = undefined;
+        continue;
+      }
+      if (!response.ok) throw new Error(`keystone ${method} ${path}: ${response.status} ${text.slice(0, 500)}`);
+      return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    }
   };
   const issueToken = async (user: string, password: string, project: string): Promise<string> => {
     const response = await fetch(`${authUrl}/auth/tokens`, {
@@ -127,22 +139,20 @@ export async function startKeystoneServer(dir: string, opts: { tokenLifetimeSeco
     if (!response.ok || !token) throw new Error(`keystone refused a token for ${user}: ${response.status}`);
     return token;
   };
-  let admin: { token: string; at: number } | undefined;
   const adminToken = async (): Promise<string> => {
     if (!admin || Date.now() - admin.at > (tokenLifetimeSeconds * 1000) / 2) admin = { token: await issueToken('admin', adminPassword, 'admin'), at: Date.now() };
     return admin.token;
   };
-  const idOf = async (token: string, collection: string, name: string): Promise<string> => {
-    const found = (await api(token, 'GET', `/${collection}?name=${encodeURIComponent(name)}`))[collection] as { id: string }[];
+  const idOf = async (collection: string, name: string): Promise<string> => {
+    const found = (await api(undefined, 'GET', `/${collection}?name=${encodeURIComponent(name)}`))[collection] as { id: string }[];
     if (!found[0]) throw new Error(`keystone has no ${collection} named ${name}`);
     return found[0].id;
   };
 
   const addEndpoints = async (type: string, name: string, url: string): Promise<void> => {
-    const token = await adminToken();
-    const service = (await api(token, 'POST', '/services', { service: { type, name } })).service as { id: string };
+    const service = (await api(undefined, 'POST', '/services', { service: { type, name } })).service as { id: string };
     for (const iface of ['public', 'internal']) {
-      await api(token, 'POST', '/endpoints', { endpoint: { service_id: service.id, interface: iface, url, region_id: 'RegionOne' } });
+      await api(undefined, 'POST', '/endpoints', { endpoint: { service_id: service.id, interface: iface, url, region_id: 'RegionOne' } });
     }
   };
   // The template was bootstrapped without URLs (they name this run's port); Glance's auth
@@ -157,19 +167,30 @@ export async function startKeystoneServer(dir: string, opts: { tokenLifetimeSeco
     issueToken,
     output: () => running.output(),
     async createProjectUser(name, password, roles = ['member', 'reader']) {
-      const token = await adminToken();
-      const project = (await api(token, 'POST', '/projects', { project: { name, domain_id: 'default' } })).project as { id: string };
-      const user = (await api(token, 'POST', '/users', { user: { name, password, domain_id: 'default', default_project_id: project.id } })).user as { id: string };
+      const project = (await api(undefined, 'POST', '/projects', { project: { name, domain_id: 'default' } })).project as { id: string };
+      const user = (await api(undefined, 'POST', '/users', { user: { name, password, domain_id: 'default', default_project_id: project.id } })).user as { id: string };
       for (const role of roles) {
-        await api(token, 'PUT', `/projects/${project.id}/users/${user.id}/roles/${await idOf(token, 'roles', role)}`);
+        await api(undefined, 'PUT', `/projects/${project.id}/users/${user.id}/roles/${await idOf('roles', role)}`);
       }
       return { projectId: project.id, userId: user.id };
     },
-    async createApplicationCredential(user, password, project) {
+    async issueApplicationCredentialToken(id, secret) {
+      const response = await fetch(`${authUrl}/auth/tokens`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ auth: { identity: { methods: ['application_credential'], application_credential: { id, secret } } } }),
+      });
+      await response.text();
+      const token = response.headers.get('x-subject-token');
+      if (!response.ok || !token) throw new Error(`keystone refused a token for application credential ${id}: ${response.status}`);
+      return token;
+    },
+    async createApplicationCredential(user, password, project, expiresAt) {
       const token = await issueToken(user, password, project);
-      const userId = ((await api(token, 'GET', '/auth/tokens', undefined).catch(() => ({}))) as { token?: { user?: { id: string } } }).token?.user?.id;
-      const id = userId ?? (await idOf(await adminToken(), 'users', user));
-      const made = (await api(token, 'POST', `/users/${id}/application_credentials`, { application_credential: { name: `ac-${Date.now()}` } }))
+      const id = await idOf('users', user);
+      const made = (await api(token, 'POST', `/users/${id}/application_credentials`, {
+        application_credential: { name: `ac-${Date.now()}`, ...(expiresAt ? { expires_at: expiresAt.toISOString() } : {}) },
+      }))
         .application_credential as { id: string; secret: string };
       return { id: made.id, secret: made.secret };
     },

@@ -76,7 +76,7 @@ export function createGlanceClient(options: { site: string; tokens: TokenSource;
       if (response.status === 401) {
         await response.body?.cancel();
         if (attempt === 0 && tokens.refused(token)) continue;
-        throw siteRejected(site, `${what} refused the site's token (401) and no new one can be had; check the credentials`);
+        throw siteRejected(site, `${what} refused the site's token (401: expired or revoked) and no new one can be had; check the credentials`);
       }
       if (response.ok || init.okStatuses?.includes(response.status)) return response;
       throw httpFailure(site, what, response.status, await response.text().catch(() => ''));

@@ -26,6 +26,8 @@ export interface TokenSourceOptions {
   region?: string;
   /** Renew this long before expiry at most (a quarter of the lifetime when that is shorter). @default 60000 */
   renewBeforeMs?: number;
+  /** The time now, in ms (tests move it forward to see renewal without waiting an hour). @default Date.now */
+  clock?: () => number;
 }
 
 interface CatalogEntry {
@@ -44,6 +46,7 @@ interface Issued {
 export function createTokenSource(options: TokenSourceOptions): TokenSource {
   const { site, auth } = options;
   const renewBeforeMs = options.renewBeforeMs ?? 60_000;
+  const now = options.clock ?? Date.now;
   let current: Issued | undefined;
   let pending: Promise<Issued> | undefined;
   let issued = 0;
@@ -74,8 +77,8 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
       throw unreachable(site, `Keystone ${url}`, err);
     }
     const text = await response.text();
-    if (auth.kind === 'token' && response.status === 404) {
-      throw siteRejected(site, `Keystone ${url} does not know the pre-issued token (expired or revoked); issue a new one`);
+    if (auth.kind === 'token' && (response.status === 404 || response.status === 401)) {
+      throw siteRejected(site, `Keystone ${url} does not accept the pre-issued token (${response.status}: expired or revoked); issue a new one`);
     }
     if (response.status === 401 || response.status === 403) {
       throw siteRejected(
@@ -88,7 +91,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     if (!value) throw httpFailure(site, `Keystone ${url}`, 502, 'no X-Subject-Token in the answer');
     const body = JSON.parse(text) as TokenBody;
     const expires = Date.parse(body.token?.expires_at ?? '');
-    const issuedAt = Date.parse(body.token?.issued_at ?? '') || Date.now();
+    const issuedAt = Date.parse(body.token?.issued_at ?? '') || now();
     const lifetime = Number.isFinite(expires) ? expires - issuedAt : Infinity;
     const margin = auth.kind === 'token' ? 0 : Math.min(renewBeforeMs, lifetime / 4);
     const renewAt = Number.isFinite(expires) ? expires - margin : Infinity;
@@ -97,7 +100,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
   }
 
   async function current_(signal?: AbortSignal): Promise<Issued> {
-    if (current && Date.now() < current.renewAt) return current;
+    if (current && now() < current.renewAt) return current;
     if (auth.kind === 'token' && current) {
       throw siteRejected(site, 'the pre-issued token has expired; issue a new one (a token file is never renewed)');
     }

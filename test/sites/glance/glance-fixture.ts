@@ -6,13 +6,25 @@ import { promisify } from 'node:util';
 import type { CachedPart } from '../../../common/image-types.js';
 import { createGlanceSite, type GlanceSite } from '../../../activities/sites/glance/glance-site.js';
 import { GlanceSiteSchema, resolveGlanceSite } from '../../../activities/sites/glance/glance-site-options.js';
+import { createTokenSource } from '../../../activities/sites/glance/keystone-tokens.js';
 import { uniqueName } from '../../support/image-proxy-world.js';
 
 const run = promisify(execFile);
 
-export async function glanceSite(configDir: string, options: Record<string, unknown>): Promise<GlanceSite> {
+/** A site as a worker builds it from `options` (a config entry); `clock` moves its token clock. */
+export async function glanceSite(configDir: string, options: Record<string, unknown>, opts: { clock?: () => number } = {}): Promise<GlanceSite> {
   const config = GlanceSiteSchema.parse({ type: 'glance', pollIntervalSeconds: 0.1, ...options });
-  return createGlanceSite({ settings: await resolveGlanceSite(config, { site: uniqueName('glance'), configDir }) });
+  const settings = await resolveGlanceSite(config, { site: uniqueName('glance'), configDir });
+  if (!opts.clock) return createGlanceSite({ settings });
+  const tokens = createTokenSource({
+    site: settings.site,
+    auth: settings.auth,
+    interface: settings.interface,
+    clock: opts.clock,
+    ...(settings.imageUrl ? { imageUrl: settings.imageUrl } : {}),
+    ...(settings.region ? { region: settings.region } : {}),
+  });
+  return createGlanceSite({ settings, tokens });
 }
 
 export interface GlanceImageView {

@@ -1,7 +1,7 @@
 /**
- * The glance backend with real Keystone tokens: a real Keystone (uwsgi, SQLite, fernet tokens that
- * live 15 s) and a real Glance checking them (`flavor = keystone`, `token_cache_time = -1`), one of
- * each for the file. Credentials come from a clouds.yaml and an openrc as users get them; the
+ * The glance backend with real Keystone tokens: a real Keystone (uwsgi, SQLite, fernet tokens) and
+ * a real Glance checking them (`flavor = keystone`, validated tokens trusted for 10 s), one of each
+ * for the file. Tokens that expire soon come from an application credential with an `expires_at`. Credentials come from a clouds.yaml and an openrc as users get them; the
  * image endpoint from the catalog. Errors are typed, and never quote a secret.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,7 +17,7 @@ import { newTestDir } from '../../support/image-proxy-world.js';
 import { startKeystoneServer, type KeystoneServer } from '../../support/keystone-server.js';
 import { glanceReader, glanceSite, sha512Of } from './glance-fixture.js';
 
-const LIFETIME_S = 15;
+const GLANCE_TOKEN_CACHE_S = 10;
 const PASSWORD = 'imageproxy-secret-pw-7';
 let nextGuid = Math.floor(Math.random() * 1e6);
 const newGuid = (): string => `${Date.now().toString(16).padStart(12, '0')}${(nextGuid++).toString(16).padStart(28, '0')}`;
@@ -63,10 +63,10 @@ describe('glance site with Keystone tokens', () => {
 
   beforeAll(async () => {
     dir = await newTestDir('glance-keystone');
-    keystone = await startKeystoneServer(join(dir, 'keystone'), { tokenLifetimeSeconds: LIFETIME_S });
+    keystone = await startKeystoneServer(join(dir, 'keystone'));
     await keystone.createProjectUser('glance', 'glance-service-pw', ['admin']);
     glance = await startGlanceServer(join(dir, 'glance'), {
-      keystone: { authUrl: keystone.authUrl, serviceUser: 'glance', servicePassword: 'glance-service-pw', serviceProject: 'glance' },
+      keystone: { authUrl: keystone.authUrl, serviceUser: 'glance', servicePassword: 'glance-service-pw', serviceProject: 'glance', tokenCacheSeconds: GLANCE_TOKEN_CACHE_S },
     });
     await keystone.addImageEndpoint(glance.url);
     ({ projectId } = await keystone.createProjectUser('imageproxy', PASSWORD));
@@ -134,42 +134,51 @@ describe('glance site with Keystone tokens', () => {
     expect(err.message).not.toContain('not-the-password-3');
   });
 
-  it('a revoked token is renewed when Glance answers 401', async () => {
-    const site = await glanceSite(dir, { cloudsYaml: { file: await cloudsYaml('renew', PASSWORD), cloud: 'renew' } });
+  it('a token is renewed before it expires, and when Glance refuses it (revoked)', async () => {
+    let ahead = 0;
+    const site = await glanceSite(dir, { cloudsYaml: { file: await cloudsYaml('renew', PASSWORD), cloud: 'renew' } }, { clock: () => Date.now() + ahead });
     expect(await site.lookup(newGuid())).toBeUndefined();
+    expect(site.tokens.issued).toBe(1);
+    ahead = 3600_000 - 30_000; // half a minute before the hour-long token expires: renewed first
+    expect(await site.lookup(newGuid())).toBeUndefined();
+    ahead = 0;
+    const renewed = site.tokens.issued;
+    expect(renewed).toBeGreaterThan(1);
     await keystone.revokeToken((await site.tokens.token())!);
+    await new Promise((r) => setTimeout(r, (GLANCE_TOKEN_CACHE_S + 1) * 1000)); // Glance forgets it validated it
     expect(await site.lookup(newGuid())).toBeUndefined();
-    expect(site.tokens.issued).toBe(2);
+    expect(site.tokens.issued).toBe(renewed + 1);
   });
 
-  it('after the token lifetime: a password site renews its token, a pre-issued token fails clearly', async () => {
-    const site = await glanceSite(dir, { cloudsYaml: { file: await cloudsYaml('expiry', PASSWORD), cloud: 'expiry' } });
+  it('expired: a pre-issued token and an application credential fail clearly, not retried, quoting no secret', async () => {
+    const expiresAt = new Date(Date.now() + 45_000);
+    const credential = await keystone.createApplicationCredential('imageproxy', PASSWORD, 'imageproxy', expiresAt);
+    const token = await keystone.issueApplicationCredentialToken(credential.id, credential.secret);
+    secrets.push(credential.secret, token);
     const tokenFile = join(dir, 'token');
-    const token = await keystone.issueToken('imageproxy', PASSWORD, 'imageproxy');
-    secrets.push(token);
     await writeFile(tokenFile, `${token}\n`);
-    const viaCatalog = await glanceSite(dir, { tokenFile, authUrl: keystone.authUrl });
-    const direct = await glanceSite(dir, { tokenFile, imageUrl: glance.url });
+    const openrc = join(dir, 'expiring-openrc.sh');
+    await writeFile(openrc, `export OS_AUTH_URL=${keystone.authUrl}\nexport OS_APPLICATION_CREDENTIAL_ID=${credential.id}\nexport OS_APPLICATION_CREDENTIAL_SECRET=${credential.secret}\n`);
+    const sites = [
+      await glanceSite(dir, { tokenFile, authUrl: keystone.authUrl }),
+      await glanceSite(dir, { tokenFile, imageUrl: glance.url }),
+      await glanceSite(dir, { openrc }),
+    ];
     const guid = newGuid();
-    const ids = await site.register(request(guid, [await writePart(dir, 'FILESYSTEM', 1 << 18)]));
-    expect(await viaCatalog.lookup(guid)).toEqual(ids);
-    expect(await direct.lookup(guid)).toEqual(ids);
+    for (const site of sites) expect(await site.lookup(guid)).toBeUndefined(); // all work before the expiry
 
-    await new Promise((r) => setTimeout(r, (LIFETIME_S + 1) * 1000));
-    expect(await site.lookup(guid)).toEqual(ids); // renewed before it expired
-    expect(site.tokens.issued).toBe(2);
-    for (const stale of [viaCatalog, direct]) {
-      const err = await failureOf(stale.lookup(guid));
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt.getTime() + 1000 - Date.now())));
+    const messages: string[] = [];
+    for (const site of [...sites, await glanceSite(dir, { tokenFile, authUrl: keystone.authUrl })]) {
+      const err = await failureOf(site.lookup(guid));
       expect(err).toMatchObject({ type: ErrorType.SiteRejected, nonRetryable: true });
-      expect(err.message).toMatch(/pre-issued token .*(expired|refused)|token has expired/);
       for (const secret of secrets) expect(err.message).not.toContain(secret);
+      messages.push(err.message.replace(/^glance site \S+: /, ''));
     }
-    // A token that was never valid for this Glance, read fresh from the file: refused at once.
-    const fresh = await glanceSite(dir, { tokenFile, authUrl: keystone.authUrl });
-    const err = await failureOf(fresh.lookup(guid));
-    expect(err).toMatchObject({ type: ErrorType.SiteRejected, nonRetryable: true });
-    expect(err.message).toMatch(/does not know the pre-issued token \(expired or revoked\)/);
-    await site.deregister(guid);
+    expect(messages[0]).toMatch(/the pre-issued token has expired; issue a new one/);
+    expect(messages[1]).toMatch(/refused the site's token \(401: expired or revoked\)/);
+    expect(messages[2]).toMatch(/Keystone .* refused the application-credential credentials \(401\)/);
+    expect(messages[3]).toMatch(/does not know the pre-issued token \(expired or revoked\)/);
   });
 
   it('Keystone down: a retryable SiteUnavailable', async () => {
