@@ -178,7 +178,7 @@ describe('glance site with Keystone tokens', () => {
     expect(messages[0]).toMatch(/the pre-issued token has expired; issue a new one/);
     expect(messages[1]).toMatch(/refused the site's token \(401: expired or revoked\)/);
     expect(messages[2]).toMatch(/Keystone .* refused the application-credential credentials \(401\)/);
-    expect(messages[3]).toMatch(/does not know the pre-issued token \(expired or revoked\)/);
+    expect(messages[3]).toMatch(/does not accept the pre-issued token \(40[14]: expired or revoked\)/);
   });
 
   it('Keystone down: a retryable SiteUnavailable', async () => {
