@@ -3,11 +3,11 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { CachedPart } from '../../../common/image-types.js';
-import { createGlanceSite, type GlanceSite } from '../../../activities/sites/glance/glance-site.js';
-import { GlanceSiteSchema, resolveGlanceSite } from '../../../activities/sites/glance/glance-site-options.js';
-import { createTokenSource } from '../../../activities/sites/glance/keystone-tokens.js';
-import { uniqueName } from '../../support/image-proxy-world.js';
+import type { CachedPart } from '../../../../common/image-types.js';
+import { createGlanceSite, type GlanceSite } from '../../../../activities/sites/glance/glance-site.js';
+import { GlanceSiteSchema, resolveGlanceSite } from '../../../../activities/sites/glance/glance-site-options.js';
+import { createTokenSource } from '../../../../activities/sites/glance/keystone-tokens.js';
+import { uniqueName } from '../../../support/image-proxy-world.js';
 
 const run = promisify(execFile);
 
