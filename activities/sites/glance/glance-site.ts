@@ -7,6 +7,7 @@
  * Idempotent by name (glance-image-fields.ts): an attempt finds what an earlier one made. An active
  * image is reused; one left `queued` by a crashed attempt is adopted (its data uploaded); one in
  * `saving`/`importing` is waited for, and removed when it stalls past the registration timeout.
+ * Two GUIDs sharing a part at once: one upload wins, the other gets 409, waits and reuses it.
  * `lookup` trusts only the `imageproxy_guid_<GUID>` record, written once every part is active.
  */
 import type { CachedPart, ImageIds } from '../../../common/image-types.js';
@@ -29,7 +30,7 @@ import {
 } from './glance-image-fields.js';
 import { GLANCE_SITE_TYPE, type GlanceSiteSettings } from './glance-site-options.js';
 import { createTokenSource, type TokenSource } from './keystone-tokens.js';
-import { uploadImageData } from './upload-image-data.js';
+import { UploadConflictError, uploadImageData } from './upload-image-data.js';
 import { ApplicationFailure } from '@temporalio/common';
 
 export interface GlanceSiteOptions {
@@ -187,7 +188,16 @@ class RegistrationAttempt {
       const image = adopt ?? (await this.create(part, name, deps));
       this.created.add(image.id);
       await this.tagWithGuid(image);
-      await this.upload(image.id, part, path, name, deadline);
+      try {
+        await this.upload(image.id, part, path, name, deadline);
+      } catch (err) {
+        if (!(err instanceof UploadConflictError)) throw err;
+        // Another attempt (a second GUID sharing this part) adopted it and uploads: theirs to
+        // finish or undo; we wait for it on the next round and reuse it.
+        this.created.delete(image.id);
+        this.tagged.add(image.id);
+        continue;
+      }
       return image.id;
     }
   }

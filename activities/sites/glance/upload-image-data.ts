@@ -21,6 +21,14 @@ export interface UploadResult {
   md5: string;
 }
 
+/** Glance answered 409: another attempt is uploading into this image right now. */
+export class UploadConflictError extends Error {
+  constructor(readonly imageId: string) {
+    super(`image ${imageId} is being uploaded by another attempt`);
+    this.name = 'UploadConflictError';
+  }
+}
+
 export interface UploadOptions {
   glance: GlanceClient;
   imageId: string;
@@ -42,6 +50,7 @@ export async function uploadImageData(options: UploadOptions): Promise<UploadRes
     const md5 = createHash('md5');
     const { status, body } = await send(url, token, size, options, [multihash, md5]);
     if (status === 401 && attempt === 0 && glance.tokens.refused(token)) continue;
+    if (status === 409) throw new UploadConflictError(imageId);
     if (status === 401) throw siteRejected(glance.site, `Glance refused the site's token for the upload of image ${imageId} (401)`);
     if (status < 200 || status >= 300) throw httpFailure(glance.site, `Glance PUT /v2/images/${imageId}/${options.target}`, status, body);
     return { size, multihash: multihash.digest('hex'), md5: md5.digest('hex') };

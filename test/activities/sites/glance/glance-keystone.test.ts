@@ -1,6 +1,6 @@
 /**
  * The glance backend with real Keystone tokens: a real Keystone (uwsgi, SQLite, fernet tokens) and
- * a real Glance checking them (`flavor = keystone`, validated tokens trusted for 10 s), one of each
+ * a real Glance checking them (`flavor = keystone`, validated tokens trusted for 5 s), one of each
  * for the file. Tokens that expire soon come from an application credential with an `expires_at`. Credentials come from a clouds.yaml and an openrc as users get them; the
  * image endpoint from the catalog. Errors are typed, and never quote a secret.
  */
@@ -17,7 +17,7 @@ import { newTestDir } from '../../../support/image-proxy-world.js';
 import { startKeystoneServer, type KeystoneServer } from '../../../support/keystone-server.js';
 import { glanceReader, glanceSite, sha512Of } from './glance-fixture.js';
 
-const GLANCE_TOKEN_CACHE_S = 10;
+const GLANCE_TOKEN_CACHE_S = 5;
 const PASSWORD = 'imageproxy-secret-pw-7';
 let nextGuid = Math.floor(Math.random() * 1e6);
 const newGuid = (): string => `${Date.now().toString(16).padStart(12, '0')}${(nextGuid++).toString(16).padStart(28, '0')}`;
@@ -82,14 +82,13 @@ describe('glance site with Keystone tokens', () => {
     const file = await cloudsYaml('research', PASSWORD);
     const site = await glanceSite(dir, { cloudsYaml: { file, cloud: 'research' }, importMethod: 'glance-direct' });
     const guid = newGuid();
-    const parts = [await writePart(dir, 'FILESYSTEM', 2 << 20, { zeros: 1 << 20 }), await writePart(dir, 'KERNEL', 1 << 18), await writePart(dir, 'RAMDISK', 1 << 18)];
-    const ids = await site.register(request(guid, parts));
-    for (const part of parts) {
-      const image = (await reader.image(ids[part.type as 'FILESYSTEM' | 'KERNEL' | 'RAMDISK']!))!;
-      expect(image).toMatchObject({ status: 'active', owner: projectId, os_hash_algo: 'sha512', os_hash_value: await sha512Of(part.path) });
-      expect(image.tags).toContain(`imageproxy:guid:${guid}`);
-    }
-    expect((await reader.image(ids.FILESYSTEM!))).toMatchObject({ kernel_id: ids.KERNEL, ramdisk_id: ids.RAMDISK });
+    // One part: every Glance request costs a Keystone validation here (the three-part image with its
+    // links is proven in glance-site.test.ts).
+    const fs = await writePart(dir, 'FILESYSTEM', 2 << 20, { zeros: 1 << 20 });
+    const ids = await site.register(request(guid, [fs]));
+    const image = (await reader.image(ids.FILESYSTEM!))!;
+    expect(image).toMatchObject({ status: 'active', owner: projectId, os_hash_algo: 'sha512', os_hash_value: await sha512Of(fs.path) });
+    expect(image.tags).toContain(`imageproxy:guid:${guid}`);
     expect(await site.lookup(guid)).toEqual(ids);
     expect(site.tokens.issued).toBe(1);
     await site.deregister(guid);
