@@ -71,7 +71,7 @@ describe('glance site with Keystone tokens', () => {
     await keystone.addImageEndpoint(glance.url);
     ({ projectId } = await keystone.createProjectUser('imageproxy', PASSWORD));
     reader = glanceReader(glance.url, () => keystone.issueToken('imageproxy', PASSWORD, 'imageproxy'));
-  });
+  }, 300_000); // Keystone and Glance, set up through Keystone's API: a few minutes on a loaded machine
   afterAll(async () => {
     await glance?.stop();
     await keystone?.stop();
