@@ -9,6 +9,7 @@ import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } fr
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
 import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { nodesProblem, type ProvisionNodesResult } from '../common/provision-contract.js';
+import { cleanUpRunText, deregisterRunText, imageRunText, provisionRunText } from '../common/run-descriptions.js';
 import {
   progressQuery,
   type RegisterImageInput,
@@ -96,6 +97,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(request.site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...imageRunText({ url: request.url, guid: request.guid, sites: [request.site] }),
     });
   }
 
@@ -129,6 +131,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(request.coordinatorSite),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...imageRunText({ url: input.url, guid: input.guid, sites: input.sites, mode }),
     });
   }
 
@@ -159,6 +162,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...deregisterRunText(guid, site),
     });
     try {
       return await handle.result();
@@ -181,6 +185,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...provisionRunText(guid, site, nodes),
     });
     try {
       return await handle.result();
@@ -303,6 +308,7 @@ export class ImageProxyClient {
       args: [input],
       workflowId: `${cleanUpWorkflowId(input.site)}/now-${Date.now()}`,
       taskQueue: siteTaskQueue(input.site),
+      ...cleanUpRunText(input.site, input, input.dryRun),
     });
   }
 
