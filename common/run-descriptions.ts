@@ -182,13 +182,14 @@ export function registerCurrentDetails(s: RunState): string {
   const lines = [`**Stage:** ${s.stage}${s.parts.length > 0 ? ` · parts in the cache: ${done} of ${s.parts.length}` : ''}`];
   if (s.error) lines.push('', `**Failed:** ${s.error}`);
   if (s.ids) {
-    lines.push('', `**Ids at ${s.site}**${s.alreadyRegistered ? ' (already registered)' : ''}:`);
+    lines.push('', `**Ids at ${s.site}**${s.alreadyRegistered ? ' (already registered)' : ''}:`, '');
     for (const [k, v] of Object.entries(s.ids)) lines.push(`- ${k}: \`${v}\``);
   }
   if (s.parts.length > 0) {
-    lines.push('', '| part | size | hash | source |', '|---|---|---|---|');
+    // A list, not a table: full hashes and URLs wrap in the UI's narrow panel.
+    lines.push('', '**Parts:**', '');
     for (const p of s.parts) {
-      lines.push(`| ${p.type} | ${p.size !== undefined ? formatBytes(p.size) : 'downloading…'} | ${p.hash.algorithm}:${p.hash.hex} | ${urlShown(p.url)} |`);
+      lines.push(`- **${p.type}** · ${p.size !== undefined ? formatBytes(p.size) : 'downloading…'} · ${p.hash.algorithm}:${p.hash.hex} · ${urlShown(p.url)}`);
     }
   }
   if (s.stage === 'download') lines.push('', 'Bytes done per part: the pending activities below (heartbeat details).');

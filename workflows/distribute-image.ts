@@ -66,13 +66,13 @@ export async function distributeImage(input: DistributeImageInput): Promise<Dist
   upsertMemo({ url, guid, sites, mode });
   // The Temporal UI's current details: which sites are done, with their ids or reasons.
   const showDetails = (): void => {
-    const lines = [`**${outcomes.size} of ${sites.length} sites finished**`, '', '| site | outcome |', '|---|---|'];
+    const lines = [`**${outcomes.size} of ${sites.length} sites finished**`, ''];
     for (const site of sites) {
       const o = outcomes.get(site);
       let shown = 'running';
       if (o?.ok) shown = `done${o.alreadyRegistered ? ' (already registered)' : ''}: ${Object.entries(o.ids).map(([k, v]) => `${k}=\`${v}\``).join(', ')}`;
       else if (o) shown = `failed: ${o.error}`;
-      lines.push(`| ${site} | ${shown} |`);
+      lines.push(`- **${site}**: ${shown}`);
     }
     setCurrentDetails(lines.join('\n'));
   };

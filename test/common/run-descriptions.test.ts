@@ -54,10 +54,10 @@ describe('what the Temporal UI shows', () => {
     ];
     const downloading = registerCurrentDetails({ stage: 'download', site: 'cloud-a', parts });
     expect(downloading).toContain('**Stage:** download · parts in the cache: 1 of 2');
-    expect(downloading).toContain('| FILESYSTEM | 3.0 MiB | sha1:aa | https://h/fs?… |');
-    expect(downloading).toContain('| KERNEL | downloading… | sha1:bb |');
+    expect(downloading).toContain('- **FILESYSTEM** · 3.0 MiB · sha1:aa · https://h/fs?…');
+    expect(downloading).toContain('- **KERNEL** · downloading… · sha1:bb ·');
     const done = registerCurrentDetails({ stage: 'done', site: 'cloud-a', parts, ids: { FILESYSTEM: 'emi-1' }, alreadyRegistered: true });
-    expect(done).toContain('**Ids at cloud-a** (already registered):\n- FILESYSTEM: `emi-1`');
+    expect(done).toContain('**Ids at cloud-a** (already registered):\n\n- FILESYSTEM: `emi-1`');
     expect(registerCurrentDetails({ stage: 'failed', site: 'cloud-a', parts: [], error: 'HTTP 404 for https://h/k' })).toContain('**Failed:** HTTP 404 for https://h/k');
   });
 });

@@ -77,7 +77,7 @@ describe('the Temporal UI tells the story of a registration', () => {
     const done = await ui.currentDetails(workflowId);
     expect(done).toContain('**Stage:** done · parts in the cache: 3 of 3');
     expect(done).toContain(`- FILESYSTEM: \`${result.ids.FILESYSTEM}\``);
-    expect(done).toContain('| FILESYSTEM | 3.0 MiB |');
+    expect(done).toContain(`- **FILESYSTEM** · 3.0 MiB · sha1:${filesystem.sha1}`);
   });
 
   it('a failed run says why in its current details', async () => {
