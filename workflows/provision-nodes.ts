@@ -5,7 +5,7 @@
  * the image's search attributes, so the Temporal UI lists it beside the GUID's registrations.
  */
 import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.js';
+import type { createSiteQueueActivities } from '../activities/index.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
@@ -13,7 +13,7 @@ import { nodesProblem, type ProvisionNodesInput, type ProvisionNodesResult } fro
 import { ImageGuidKey, ImageSiteKey, ImageStageKey } from '../common/register-contract.js';
 import { provisionSummary } from '../common/run-descriptions.js';
 
-type Activities = ReturnType<typeof createActivities>;
+type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 
 export async function provisionNodes(input: ProvisionNodesInput): Promise<ProvisionNodesResult> {
   const problem =
@@ -27,7 +27,7 @@ export async function provisionNodes(input: ProvisionNodesInput): Promise<Provis
     { key: ImageStageKey, value: 'provisioning' },
   ]);
   upsertMemo({ guid, site, operation: 'provision', nodes });
-  const onSite = proxyActivities<Activities>({
+  const onSite = proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     startToCloseTimeout: '30m',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { headingAnchors, layoutFolders, markdownLinks } from './markdown-reading.js';
+import { headingAnchors, layoutFolders, markdownLinks, sourcePathsNamed } from './markdown-reading.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -44,6 +44,16 @@ describe('README.md and docs/', () => {
       }
     }
     expect(broken).toEqual([]);
+  });
+
+  it('every source file the docs name in code spans exists (so a moved file cannot leave the docs behind)', () => {
+    const missing: string[] = [];
+    for (const file of docFiles()) {
+      for (const path of sourcePathsNamed(readFileSync(file, 'utf8'))) {
+        if (!existsSync(join(ROOT, path))) missing.push(`${relative(ROOT, file)}: ${path}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   it('README.md is at most 15 KB', () => {

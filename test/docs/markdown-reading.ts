@@ -58,3 +58,11 @@ export function layoutFolders(text: string): Set<string> {
   }
   return folders;
 }
+
+/** Paths of source files named in inline code, e.g. `activities/download-part.ts` (a `:line` suffix dropped). */
+export function sourcePathsNamed(text: string): Set<string> {
+  const paths = new Set<string>();
+  const top = '(?:activities|bench|bin|client|common|config|scripts|test|workers|workflows|vendor)';
+  for (const m of text.matchAll(new RegExp(`\`(${top}/[\\w./-]+\\.(?:ts|js|sh|pl|json))(?::\\d+)?\``, 'g'))) paths.add(m[1]!);
+  return paths;
+}
