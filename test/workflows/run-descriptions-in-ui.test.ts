@@ -4,7 +4,7 @@
  * (ids when done, the reason when failed) and the byte progress of a running download.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { registerWorkflowId } from '../../common/naming.js';
+import { distributeWorkflowId, registerWorkflowId } from '../../common/naming.js';
 import { HttpOrigin } from '../support/http-origin.js';
 import { startWorld, uniqueName, type World } from '../support/image-proxy-world.js';
 import { publishSampleImage } from '../support/sample-images.js';
@@ -25,10 +25,11 @@ describe('the Temporal UI tells the story of a registration', () => {
   let world: World;
   let ui: TemporalUiApi;
   const site = uniqueName('ui');
+  const otherSite = uniqueName('ui-b');
 
   beforeAll(async () => {
     origin = await new HttpOrigin().start();
-    world = await startWorld({ sites: { [site]: { type: 'local' } } });
+    world = await startWorld({ sites: { [site]: { type: 'local' }, [otherSite]: { type: 'local' } } });
     ui = new TemporalUiApi(inject('temporalUiUrl'));
   });
   afterAll(async () => {
@@ -89,5 +90,24 @@ describe('the Temporal UI tells the story of a registration', () => {
     expect(details).toContain('**Stage:** failed');
     expect(details).toMatch(/\*\*Failed:\*\* .*404/);
     expect(details).toContain(kernel.urlPath);
+  });
+
+  it('a distribution and the per-site runs it starts as children carry summaries; its current details hold each site', async () => {
+    const image = await publishSampleImage(origin);
+    const result = await world.client.distributeImage({ url: image.url, guid: image.guid, sites: [site, otherSite], coordinatorSite: site });
+    expect(result.failed).toEqual([]);
+    const short = image.guid.slice(0, 8);
+    const distribution = await ui.describe(distributeWorkflowId(image.guid, [site, otherSite]));
+    expect(distribution.summary).toBe(`register image.xml → ${site}, ${otherSite} · ${short}`);
+    for (const s of [site, otherSite]) {
+      const child = await ui.describe(registerWorkflowId(s, image.guid));
+      expect(child.summary).toBe(`register image.xml → ${s} · ${short}`);
+      expect(child.details).toContain(image.guid);
+    }
+    const details = await ui.currentDetails(distributeWorkflowId(image.guid, [site, otherSite]));
+    expect(details).toContain('**2 of 2 sites finished**');
+    const ours = result.sites.find((o) => o.site === site);
+    if (!ours?.ok) throw new Error(`site ${site} failed: ${JSON.stringify(ours)}`);
+    expect(details).toContain(`- **${site}**: done: FILESYSTEM=\`${ours.ids.FILESYSTEM}\``);
   });
 });
