@@ -1,7 +1,7 @@
 /**
- * Makes docs/img/workflow-list.png and docs/img/workflow-run.png: the Temporal web UI's workflow
- * list after a few real registrations, and one run's page with its summary, details and current
- * details, photographed by Debian's headless Chromium. Run it again whenever the UI text changes:
+ * Makes docs/img/workflow-list.png, workflow-run.png and workflow-activities.png: the Temporal web
+ * UI's workflow list after a few real registrations, one run's page with its summary, details and
+ * current details, and its event history with each activity's summary, photographed by Debian's headless Chromium. Run it again whenever the UI text changes:
  * `npx tsx scripts/ui-screenshot.ts [--out-dir docs/img]`.
  *
  * It starts its own dev server (with the UI, on free loopback ports) and workers for three `local`
@@ -64,10 +64,10 @@ async function main(): Promise<void> {
     await client.registerImage({ ...ubuntu, site: 'cloud-a' }); // answered from the site
 
     await mkdir(outDir, { recursive: true });
-    const files = { list: join(outDir, 'workflow-list.png'), run: join(outDir, 'workflow-run.png') };
+    const files = { list: join(outDir, 'workflow-list.png'), run: join(outDir, 'workflow-run.png'), activities: join(outDir, 'workflow-activities.png') };
     const { runId } = await client.temporal.workflow.getHandle(registerWorkflowId('rack1', rocky.guid)).describe();
     await screenshots(env.uiUrl!, env.namespace, { workflowId: registerWorkflowId('rack1', rocky.guid), runId }, files, join(scratch, 'chromium-profile'));
-    console.log(`wrote ${files.list} and ${files.run}`);
+    console.log(`wrote ${Object.values(files).join(', ')}`);
   } finally {
     await client.close();
     for (const s of servers) s.close();
@@ -86,7 +86,7 @@ interface BrowserGlobals {
   localStorage: { setItem(key: string, value: string): void };
 }
 
-async function screenshots(uiUrl: string, namespace: string, run: { workflowId: string; runId: string }, files: { list: string; run: string }, profileDir: string): Promise<void> {
+async function screenshots(uiUrl: string, namespace: string, run: { workflowId: string; runId: string }, files: { list: string; run: string; activities: string }, profileDir: string): Promise<void> {
   const browser = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
@@ -109,6 +109,10 @@ async function screenshots(uiUrl: string, namespace: string, run: { workflowId: 
     await page.getByText('Current Details').first().waitFor({ timeout: 60_000 });
     await page.waitForTimeout(3000); // the current details render after the metadata query answers
     await page.screenshot({ path: files.run });
+    await page.getByText('Event History').first().click();
+    await page.getByText('Compact').first().click();
+    await page.getByText('fetch and verify rocky-9.3.xml').first().waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: files.activities });
   } finally {
     await browser.close();
   }
