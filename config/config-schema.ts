@@ -77,6 +77,19 @@ export const SeedingSchema = z
   })
   .strict();
 
+/** Web seeds (BEP 19, usually the image's origin) as a fallback for peers; see web-seed-fallback.ts. */
+export const WebSeedSchema = z
+  .object({
+    /**
+     * Peers get this head start, and web seeds are added when peers deliver less than
+     * `peerFloorBytesPerSecond` over this long. 0 = web seeds always used beside peers. @default 3000
+     */
+    fallbackAfterMs: z.number().int().min(0).default(3000),
+    /** Peers delivering at least this many bytes per second are enough: the web seeds are dropped. @default 1048576 */
+    peerFloorBytesPerSecond: z.number().int().min(0).default(1 << 20),
+  })
+  .strict();
+
 /** The BitTorrent transport (`.torrent` URLs and `magnet:` links). One client per worker process. */
 export const BittorrentSchema = z
   .object({
@@ -101,6 +114,7 @@ export const BittorrentSchema = z
     /** Address the peer port is bound to. @default all interfaces */
     listenAddress: z.string().ip().optional(),
     seeding: SeedingSchema.default({}),
+    webSeeds: WebSeedSchema.default({}),
     /** Time without a newly verified piece before an attempt fails (and is retried). @default 300000 */
     stallTimeoutMs: z.number().int().positive().default(300_000),
     /** Largest `.torrent` file fetched. @default 10485760 */
