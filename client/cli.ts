@@ -18,6 +18,7 @@ import type { DistributeImageResult } from '../common/distribute-contract.js';
 import type { RegisterImageInput, RegisterImageResult } from '../common/register-contract.js';
 import { progressLine } from './progress-line.js';
 import { serveDirectory, sha1Hex, writeSampleImage } from './demo/sample-image.js';
+import { workflowUiLink } from './temporal-ui-link.js';
 
 interface CommonOptions {
   config?: string;
@@ -332,7 +333,7 @@ program
     // The sample is served from loopback, which the outbound policy refuses unless allowed.
     const config = { ...configured, http: { ...configured.http, allowedNetworks: [...configured.http.allowedNetworks, '127.0.0.0/8'] } };
     const logger = createLogger('warn');
-    const env = await startDevEnvironment({ config, configDir, dataDir, hostId: hostIdFrom(), logger, headless: true });
+    const env = await startDevEnvironment({ config, configDir, dataDir, hostId: hostIdFrom(), logger, headless: false });
     const sampleDir = await mkdtemp(join(tmpdir(), 'imageproxy-sample-'));
     const { baseUrl, server } = await serveDirectory(sampleDir);
     const client = await ImageProxyClient.connect({ address: env.address, namespace: env.namespace });
@@ -344,8 +345,15 @@ program
       const guid = sha1Hex(metadata);
       const site = defaultSiteOf(config);
       console.log(`registering ${baseUrl}/image.xml (GUID ${guid}) at site ${site} …`);
+      const run = await client.start({ url: `${baseUrl}/image.xml`, guid, site });
+      const { runId } = await run.describe();
+      if (env.uiUrl) console.log(`watch it in the Temporal UI: ${workflowUiLink(env.uiUrl, env.namespace, run.workflowId, runId)}`);
       const first = await client.registerImage({ url: `${baseUrl}/image.xml`, guid, site });
       console.log(JSON.stringify({ guid: first.guid, site: first.site, ids: first.ids }));
+      // The demo's server stops below; its history stays in the data directory, which `imageproxy dev` serves.
+      console.log(
+        `Temporal UI of this run, after \`npx imageproxy dev\`: ${workflowUiLink('http://127.0.0.1:8233', env.namespace, run.workflowId, runId)}`,
+      );
       const again = await client.registerImage({ url: `${baseUrl}/image.xml`, guid, site });
       console.log(`asked again: ${again.alreadyRegistered ? 'answered from the site, nothing downloaded' : 'registered again'}`);
     } finally {

@@ -10,6 +10,7 @@ import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } fr
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
 import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { nodesProblem, type ProvisionNodesResult } from '../common/provision-contract.js';
+import { cleanUpRunText, deregisterRunText, imageRunText, provisionRunText } from '../common/run-descriptions.js';
 import {
   progressQuery,
   type RegisterImageInput,
@@ -62,6 +63,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(request.site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...imageRunText({ url: request.url, guid: request.guid, sites: [request.site] }),
     });
   }
 
@@ -97,6 +99,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(request.coordinatorSite),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...imageRunText({ url: input.url, guid: input.guid, sites: input.sites, mode }),
     });
   }
 
@@ -129,6 +132,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...deregisterRunText(guid, site),
     });
     try {
       return await handle.result();
@@ -152,6 +156,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...provisionRunText(guid, site, nodes),
     });
     try {
       return await handle.result();
@@ -280,6 +285,7 @@ export class ImageProxyClient {
       args: [input],
       workflowId: `${cleanUpWorkflowId(input.site)}/now-${Date.now()}`,
       taskQueue: siteTaskQueue(input.site),
+      ...cleanUpRunText(input.site, input, input.dryRun),
     });
   }
 

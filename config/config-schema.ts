@@ -1,9 +1,10 @@
 /**
  * The configuration file: which sites this installation serves and how it downloads.
- * `{"sites": {"<name>": {"type": "local" | "eucalyptus" | "xcat", …}}}`. Validated once, at start.
+ * `{"sites": {"<name>": {"type": "local" | "eucalyptus" | "xcat" | "glance", …}}}`. Validated once, at start.
  */
 import { z } from 'zod';
 import { EucalyptusSiteSchema } from '../activities/sites/eucalyptus/eucalyptus-site-options.js';
+import { GlanceSiteSchema, glanceConfigProblems } from '../activities/sites/glance/glance-site-options.js';
 import { XcatSiteSchema } from '../activities/sites/xcat/xcat-site-options.js';
 import { parseCidr } from '../activities/network/address-ranges.js';
 import { DEFAULT_RETRY_FOR } from '../common/retry-policies.js';
@@ -22,9 +23,9 @@ export const LocalSiteSchema = z
 
 // The cloud backends define their own options (activities/sites/*) and resolve their credentials
 // when their worker starts.
-export { EucalyptusSiteSchema, XcatSiteSchema };
+export { EucalyptusSiteSchema, GlanceSiteSchema, XcatSiteSchema };
 
-export const SiteSchema = z.discriminatedUnion('type', [LocalSiteSchema, EucalyptusSiteSchema, XcatSiteSchema]);
+export const SiteSchema = z.discriminatedUnion('type', [LocalSiteSchema, EucalyptusSiteSchema, XcatSiteSchema, GlanceSiteSchema]);
 
 export const HttpSchema = z
   .object({
@@ -202,6 +203,10 @@ export const ConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.defaultSite !== undefined && !(c.defaultSite in c.sites)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['defaultSite'], message: `no site named ${c.defaultSite}` });
+    }
+    for (const [name, site] of Object.entries(c.sites)) {
+      if (site.type !== 'glance') continue;
+      for (const p of glanceConfigProblems(site)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sites', name, ...p.path], message: p.message });
     }
   });
 
