@@ -12,6 +12,7 @@ import { Context } from '@temporalio/activity';
 import { ErrorType } from '../common/errors.js';
 import type { CachedPart, ImagePart } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
+import { countCacheLookup, countFetched } from './metrics/image-proxy-metrics.js';
 import { pickTransport } from './transports/pick-transport.js';
 import type { TransferProgress } from './transports/transport.js';
 
@@ -90,6 +91,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace'
     lastProgress: TransferProgress | undefined,
   ): Promise<{ path: string; size: number }> {
     const hit = await deps.cache.lookup(part.hash);
+    countCacheLookup(hit !== undefined && hit !== null);
     if (hit) return hit;
 
     const transport = pickTransport(deps.transports, part.url);
@@ -117,6 +119,8 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace'
     } finally {
       space.done();
     }
+    // Bytes this attempt received (a resumed one skips what the partial file had).
+    countFetched(transport.name, 'origin', got.bytes - (got.bytesResumed ?? 0));
     if (got.bytesResumed) {
       deps.logger.info({ guid, type: part.type, resumedAt: got.bytesResumed, heartbeated: lastProgress?.bytesDone }, 'resumed');
     }

@@ -8,15 +8,25 @@ import { makeReleaseCacheHolds } from './cache/release-cache-holds.js';
 import { makeCleanUpActivities } from './clean-up-images.js';
 import { makeDownloadPart } from './download-part.js';
 import { makeFetchMetadata } from './metadata/fetch-metadata.js';
+import { timeStage, type Stage } from './metrics/image-proxy-metrics.js';
 import { makeSiteActivities } from './register-parts.js';
 
 export function createActivities(deps: ActivityDeps) {
+  const site = deps.backend.site;
+  // Each stage's activity is timed for the metrics (imageproxy_stage_seconds).
+  const timed =
+    <A extends unknown[], R>(stage: Stage, fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      timeStage(site, stage, () => fn(...args));
+  const siteActivities = makeSiteActivities(deps);
   return {
-    fetchMetadata: makeFetchMetadata(deps),
-    downloadPart: makeDownloadPart(deps),
+    fetchMetadata: timed('metadata', makeFetchMetadata(deps)),
+    downloadPart: timed('download', makeDownloadPart(deps)),
     awaitRegistration: makeAwaitRegistration(deps),
     releaseCacheHolds: makeReleaseCacheHolds(deps),
-    ...makeSiteActivities(deps),
+    ...siteActivities,
+    lookupImage: timed('lookup', siteActivities.lookupImage),
+    registerParts: timed('register', siteActivities.registerParts),
     ...makeCleanUpActivities(deps),
   };
 }

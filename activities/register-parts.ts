@@ -5,6 +5,7 @@ import { ErrorType } from '../common/errors.js';
 import type { CachedPart, ImageIds } from '../common/image-types.js';
 import type { NodeOutcome } from '../common/provision-contract.js';
 import type { ActivityDeps } from './activity-deps.js';
+import { countRegistration } from './metrics/image-proxy-metrics.js';
 
 export function makeSiteActivities(deps: Pick<ActivityDeps, 'backend' | 'cacheSpace' | 'hostQueue' | 'logger' | 'rawImageOf'>) {
   return {
@@ -21,6 +22,7 @@ export function makeSiteActivities(deps: Pick<ActivityDeps, 'backend' | 'cacheSp
     async lookupImage({ guid }: { guid: string }): Promise<ImageIds | null> {
       const ids = await deps.backend.lookup(guid);
       if (!ids) return null;
+      countRegistration(deps.backend.site, 'already_registered');
       // Bookkeeping for the clean-up must not fail the request (the warning says the record is stale).
       await deps.backend.markRequested?.(guid, new Date()).catch((err: unknown) =>
         deps.logger.warn({ guid, site: deps.backend.site, err: (err as Error).message }, 'could not record the request at the site'),
@@ -32,16 +34,24 @@ export function makeSiteActivities(deps: Pick<ActivityDeps, 'backend' | 'cacheSp
     async registerParts({ guid, url, parts }: { guid: string; url: string; parts: CachedPart[] }): Promise<ImageIds> {
       const ctx = Context.current();
       for (const part of parts) deps.cacheSpace.touch(part.hash); // a registration reusing a file is a use
-      const ids = await deps.backend.register({
-        guid,
-        metadataUrl: url,
-        parts,
-        rawImageOf: deps.rawImageOf,
-        onProgress: (detail) => ctx.heartbeat(detail),
-        signal: ctx.cancellationSignal,
-      });
+      let ids: ImageIds;
+      try {
+        ids = await deps.backend.register({
+          guid,
+          metadataUrl: url,
+          parts,
+          rawImageOf: deps.rawImageOf,
+          onProgress: (detail) => ctx.heartbeat(detail),
+          signal: ctx.cancellationSignal,
+        });
+      } catch (err) {
+        // Counted once: a retryable fault is tried again and counted by the attempt that ends it.
+        if (err instanceof ApplicationFailure && err.nonRetryable) countRegistration(deps.backend.site, 'failed');
+        throw err;
+      }
       const missing = parts.filter((p) => !ids[p.type === 'ZFILESYSTEM' ? 'FILESYSTEM' : p.type]);
       if (missing.length > 0) {
+        countRegistration(deps.backend.site, 'failed');
         // Never answer an empty id as success (the legacy service did).
         throw ApplicationFailure.create({
           type: ErrorType.SiteRejected,
@@ -49,6 +59,7 @@ export function makeSiteActivities(deps: Pick<ActivityDeps, 'backend' | 'cacheSp
           message: `site ${deps.backend.site} answered no id for ${missing.map((p) => p.type).join(', ')}`,
         });
       }
+      countRegistration(deps.backend.site, 'registered');
       deps.logger.info({ guid, site: deps.backend.site, ids }, 'registered');
       return ids;
     },

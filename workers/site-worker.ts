@@ -6,10 +6,11 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerDeploymentOptions, type WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
+import { reportCacheBytes } from '../activities/metrics/image-proxy-metrics.js';
 import { CacheSpace } from '../activities/cache/cache-space.js';
 import { ContentCache } from '../activities/cache/content-cache.js';
 import { IndexedContentCache } from '../activities/cache/indexed-content-cache.js';
@@ -49,9 +50,19 @@ export interface SiteWorkerOptions {
   configDir: string;
   dataDir: string;
   hostId: string;
-  address: string;
+  /** The process's one connection to Temporal, shared by all its site workers; the caller closes it. */
+  connection: NativeConnection;
+  /** A client on that connection. */
+  client: Client;
   namespace: string;
   logger: Logger;
+  /** Worker Deployment Versioning; unversioned when absent (tests sharing one server). */
+  deployment?: WorkerDeploymentOptions;
+  /**
+   * After SIGTERM (or `shutdown()`), how long running activities may go on before they are
+   * cancelled; a transfer saves its progress in a last heartbeat either way. @default '30s'
+   */
+  shutdownGraceTime?: string | number;
   /** A prebuilt workflow bundle; the workflows are bundled from source when absent. */
   workflowBundle?: WorkflowBundle;
 }
@@ -85,13 +96,12 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   await cache.init();
   // After a crash at any moment: the index and the files agree before any download starts.
   await cacheSpace.reconcile();
+  reportCacheBytes(cacheDir, () => cacheSpace.index.entries().reduce((sum, e) => sum + e.size + e.companionBytes, 0));
   const tmpDir = join(dataDir, 'tmp');
   await mkdir(tmpDir, { recursive: true });
   const backend = await createSiteBackend(siteConfig, { site, dataDir, configDir: options.configDir });
 
-  const connection = await NativeConnection.connect({ address: options.address });
-  const clientConnection = await Connection.connect({ address: options.address });
-  const client = new Client({ connection: clientConnection, namespace });
+  const { connection, client } = options;
 
   // Holds of runs that ended without releasing them (their host vanished, the worker was killed).
   const runIsOpen = async ({ workflowId, runId }: { workflowId: string; runId: string }): Promise<boolean> => {
@@ -159,8 +169,15 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   });
 
   const workflowSource = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
-  const siteWorker = await Worker.create({ connection, namespace, taskQueue: siteQueue, activities, ...workflowSource });
-  const hostWorker = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities });
+  const common = {
+    connection,
+    namespace,
+    activities,
+    shutdownGraceTime: options.shutdownGraceTime ?? '30s',
+    ...(options.deployment ? { workerDeploymentOptions: options.deployment } : {}),
+  };
+  const siteWorker = await Worker.create({ ...common, taskQueue: siteQueue, ...workflowSource });
+  const hostWorker = await Worker.create({ ...common, taskQueue: hostQueue });
 
   let running: Promise<void> | undefined;
   const run = (): Promise<void> => {
@@ -170,8 +187,6 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
         clearInterval(sweepTimer);
         cacheSpace.close();
         await backend.close?.();
-        await clientConnection.close();
-        await connection.close();
       });
     return running;
   };

@@ -17,6 +17,7 @@ import { ErrorType } from '../../common/errors.js';
 import type { ContentHash } from '../../common/image-types.js';
 import { formatBytes } from '../../config/byte-size.js';
 import type { TransferProgress } from '../transports/transport.js';
+import { countEvictions } from '../metrics/image-proxy-metrics.js';
 import { CacheIndex, InsufficientSpaceError, type Holder } from './cache-index.js';
 import type { ContentCache } from './content-cache.js';
 import { isCacheFileName, planReconcile, type ReconcilePlan } from './reconcile-plan.js';
@@ -119,6 +120,7 @@ export class CacheSpace {
 
   /** Remove the files of entries the index marked `evicting` for `hash`, then forget them. */
   private evict(victims: readonly string[], hash: ContentHash): void {
+    countEvictions(victims.length);
     victims.forEach((victim, i) => {
       for (const path of this.pathsOf(victim)) rmSync(path, { force: true });
       if (i === 0 && this.options.evictionPauseMs) {
