@@ -3,10 +3,11 @@
  * Keyword). `imageproxy setup` creates them through the operator service; a worker checks them
  * before it starts, because a missing one fails every workflow task instead of saying what to do.
  */
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto'; // CommonJS: its namespaces come through the default export
+import type { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTE_NAMES } from '../common/register-contract.js';
 
-const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+const KEYWORD = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
 
 /** The command that creates the attributes, as the refusal to start prints it. */
 export const SETUP_COMMAND = 'imageproxy setup';
