@@ -1,34 +1,51 @@
 /**
- * All activities of one site's worker, built from its dependencies (see workers/site-worker.ts).
- * Workflows import only the type of this factory, so no activity code enters the workflow bundle.
+ * The activities of one site's workers, built from their dependencies (see workers/site-worker.ts),
+ * in two sets registered on two task queues: the site's queue (any worker of the site may serve
+ * them) and this host's queue (they share files on this host's disk). Each worker registers only
+ * its own set, so a call sent to the wrong queue fails (NotFoundError) instead of running on a
+ * host without the files. Workflows import only the types of these factories, so no activity code
+ * enters the workflow bundle.
  */
 import type { ActivityDeps } from './activity-deps.js';
 import { makeAwaitRegistration } from './await-registration.js';
 import { makeReleaseCacheHolds } from './cache/release-cache-holds.js';
+import { makeClaimHost } from './claim-host.js';
 import { makeCleanUpActivities } from './clean-up-images.js';
+import { makeDeregisterImage } from './deregister-image.js';
 import { makeDownloadPart } from './download-part.js';
+import { makeLookupImage } from './lookup-image.js';
 import { makeFetchMetadata } from './metadata/fetch-metadata.js';
 import { timeStage, type Stage } from './metrics/image-proxy-metrics.js';
-import { makeSiteActivities } from './register-parts.js';
+import { makeProvisionNodes } from './provision-nodes.js';
+import { makeRegisterParts } from './register-parts.js';
 
-export function createActivities(deps: ActivityDeps) {
-  const site = deps.backend.site;
-  // Each stage's activity is timed for the metrics (imageproxy_stage_seconds).
-  const timed =
-    <A extends unknown[], R>(stage: Stage, fn: (...args: A) => Promise<R>) =>
-    (...args: A): Promise<R> =>
-      timeStage(site, stage, () => fn(...args));
-  const siteActivities = makeSiteActivities(deps);
+/** Activities of the site's task queue: short calls any worker of the site may serve. */
+export function createSiteQueueActivities(deps: ActivityDeps) {
   return {
-    fetchMetadata: timed('metadata', makeFetchMetadata(deps)),
-    downloadPart: timed('download', makeDownloadPart(deps)),
+    claimHost: makeClaimHost(deps),
+    lookupImage: timed(deps, 'lookup', makeLookupImage(deps)),
+    fetchMetadata: timed(deps, 'metadata', makeFetchMetadata(deps)),
     awaitRegistration: makeAwaitRegistration(deps),
-    releaseCacheHolds: makeReleaseCacheHolds(deps),
-    ...siteActivities,
-    lookupImage: timed('lookup', siteActivities.lookupImage),
-    registerParts: timed('register', siteActivities.registerParts),
+    provisionNodes: makeProvisionNodes(deps),
+    deregisterImage: makeDeregisterImage(deps),
     ...makeCleanUpActivities(deps),
   };
 }
 
+/** Activities of this host's task queue: they read and write this host's cache. */
+export function createHostQueueActivities(deps: ActivityDeps) {
+  return {
+    downloadPart: timed(deps, 'download', makeDownloadPart(deps)),
+    registerParts: timed(deps, 'register', makeRegisterParts(deps)),
+    releaseCacheHolds: makeReleaseCacheHolds(deps),
+  };
+}
+
+/** The activity of a stage, timed for the metrics (imageproxy_stage_seconds). */
+function timed<A extends unknown[], R>(deps: ActivityDeps, stage: Stage, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return (...args) => timeStage(deps.backend.site, stage, () => fn(...args));
+}
+
+export type SiteQueueActivities = ReturnType<typeof createSiteQueueActivities>;
+export type HostQueueActivities = ReturnType<typeof createHostQueueActivities>;
 export type { ActivityDeps } from './activity-deps.js';

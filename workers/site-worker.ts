@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerDeploymentOptions, type WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { createActivities } from '../activities/index.js';
+import { createHostQueueActivities, createSiteQueueActivities, type ActivityDeps } from '../activities/index.js';
 import { reportCacheBytes } from '../activities/metrics/image-proxy-metrics.js';
 import { CacheSpace } from '../activities/cache/cache-space.js';
 import { ContentCache } from '../activities/cache/content-cache.js';
@@ -154,7 +154,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     tmpDir,
     logger: logger.child({ site, transport: 'bittorrent' }),
   });
-  const activities = createActivities({
+  const deps: ActivityDeps = {
     backend,
     cache,
     cacheSpace,
@@ -166,18 +166,18 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
     temporal: client.workflow,
-  });
+  };
 
   const workflowSource = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
   const common = {
     connection,
     namespace,
-    activities,
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     ...(options.deployment ? { workerDeploymentOptions: options.deployment } : {}),
   };
-  const siteWorker = await Worker.create({ ...common, taskQueue: siteQueue, ...workflowSource });
-  const hostWorker = await Worker.create({ ...common, taskQueue: hostQueue });
+  // Each queue's worker registers only that queue's activities: a call sent to the wrong one fails.
+  const siteWorker = await Worker.create({ ...common, taskQueue: siteQueue, activities: createSiteQueueActivities(deps), ...workflowSource });
+  const hostWorker = await Worker.create({ ...common, taskQueue: hostQueue, activities: createHostQueueActivities(deps) });
 
   let running: Promise<void> | undefined;
   const run = (): Promise<void> => {
