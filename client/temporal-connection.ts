@@ -81,8 +81,25 @@ export class TemporalConnectError extends Error {
     readonly settings: TemporalSettings,
     cause: unknown,
   ) {
-    super(`cannot connect to Temporal at ${describeSettings(settings)}: ${causeText(cause)}`, { cause });
+    const text = causeText(cause);
+    const hint = hintFor(settings, text);
+    super(`cannot connect to Temporal at ${describeSettings(settings)}: ${text}${hint ? ` (${hint})` : ''}`, { cause });
   }
+}
+
+/**
+ * What a bare HTTP status from a TLS front most likely means, given what this process sent (a
+ * proxy such as nginx answers 400 to a missing client certificate and 403 to a refused key).
+ */
+function hintFor(s: TemporalSettings, cause: string): string | undefined {
+  const tlsWithoutCert = s.tls && (s.tls === true || !s.tls.clientCertPair);
+  if (/HTTP status code 400\b/.test(cause) && tlsWithoutCert) {
+    return 'the TLS front refused the request and no client certificate was sent: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH, or tls.client_cert_path/client_key_path in the profile';
+  }
+  if (/HTTP status code 40[13]\b/.test(cause)) {
+    return s.apiKey ? 'the API key was refused (TEMPORAL_API_KEY or api_key in the profile)' : 'access refused and no API key was sent (TEMPORAL_API_KEY)';
+  }
+  return undefined;
 }
 
 function causeText(err: unknown): string {
