@@ -93,10 +93,10 @@ export class TemporalConnectError extends Error {
  */
 function hintFor(s: TemporalSettings, cause: string): string | undefined {
   const tlsWithoutCert = s.tls && (s.tls === true || !s.tls.clientCertPair);
-  if (/HTTP status code 400\b/.test(cause) && tlsWithoutCert) {
+  if (/(HTTP status code|status:) 400\b/.test(cause) && tlsWithoutCert) {
     return 'the TLS front refused the request and no client certificate was sent: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH, or tls.client_cert_path/client_key_path in the profile';
   }
-  if (/HTTP status code 40[13]\b/.test(cause)) {
+  if (/(HTTP status code|status:) 40[13]\b/.test(cause)) {
     return s.apiKey ? 'the API key was refused (TEMPORAL_API_KEY or api_key in the profile)' : 'access refused and no API key was sent (TEMPORAL_API_KEY)';
   }
   return undefined;
