@@ -36,7 +36,7 @@ DEBIAN_NEEDS=(
   "qemu-img qemu-utils"                      # Eucalyptus: QCOW2 to raw
   "/usr/sbin/sshd openssh-server"            # xCAT: the management node's sshd
   "ssh-keygen openssh-client"                # xCAT: host and user keys for the test sshd
-  "nginx nginx"                              # Production: TLS front (mTLS, API key) before the dev server
+  "/usr/sbin/nginx nginx"                    # Production: TLS front (mTLS, API key) before the dev server
 )
 missing_pkgs=()
 for need in "${DEBIAN_NEEDS[@]}"; do

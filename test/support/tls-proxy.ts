@@ -4,6 +4,7 @@
  * certificate of the test CA (mTLS), one demands `authorization: Bearer <apiKey>` (API key).
  */
 import { spawn, execFile as execFileCb, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -97,7 +98,8 @@ http {
 `;
   const confFile = join(prefix, 'nginx.conf');
   await writeFile(confFile, conf);
-  const child: ChildProcess = spawn('nginx', ['-p', prefix, '-c', confFile, '-e', join(prefix, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const nginx = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx'; // sbin is not on every PATH
+  const child: ChildProcess = spawn(nginx, ['-p', prefix, '-c', confFile, '-e', join(prefix, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
   await waitForPort(mtlsPort, child, () => stderr);
