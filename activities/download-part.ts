@@ -28,6 +28,8 @@ interface SharedTransfer {
   /** Activities waiting; the transfer is aborted only when all of them are cancelled. */
   waiting: number;
   abort: AbortController;
+  /** Aborted because this worker shuts down: the partial file stays for the next worker's retry. */
+  stoppedByShutdown?: boolean;
 }
 
 export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace' | 'transports' | 'reportProgress' | 'logger'>) {
@@ -67,7 +69,12 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace'
     };
     const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
     const onCancel = (): void => {
-      if (--transfer.waiting === 0) transfer.abort.abort(ctx.cancellationSignal.reason);
+      if (--transfer.waiting > 0) return;
+      if (ctx.cancellationDetails?.workerShutdown) {
+        transfer.stoppedByShutdown = true;
+        ctx.heartbeat(transfer.latest); // the last progress, for the next worker to resume from
+      }
+      transfer.abort.abort(ctx.cancellationSignal.reason);
     };
     ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     try {
@@ -112,7 +119,8 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace'
       const err = space.failure ? deps.cacheSpace.insufficientSpaceFailure(space.failure, Context.current().info.scheduledTimestampMs) : caught;
       // A refused URL will not change, and a cancelled download (its registration failed or was
       // cancelled) will not be retried; a broken transfer keeps its partial file for the retry.
-      if ((err instanceof ApplicationFailure && err.nonRetryable) || shared.abort.signal.aborted) {
+      // A worker's shutdown keeps it: the retry on the next worker resumes from it.
+      if ((err instanceof ApplicationFailure && err.nonRetryable) || (shared.abort.signal.aborted && !shared.stoppedByShutdown)) {
         await deps.cache.discardPartial(part.hash);
       }
       throw err;
