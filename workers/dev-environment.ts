@@ -15,7 +15,7 @@ import { requireSearchAttributes } from './search-attributes.js';
 import { bundleWorkflows, createSiteWorker, type SiteWorker } from './site-worker.js';
 import { startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
 import { freePort, startDevServer, type DevServer } from './temporal-cli.js';
-import { deploymentOptions, makeCurrentWhenPolled, workerDeployment, type WorkerDeployment } from './worker-deployment.js';
+import { deploymentOptions, makeCurrentIfNone, makeCurrentWhenPolled, workerDeployment, type WorkerDeployment } from './worker-deployment.js';
 
 export interface WorkersOptions {
   config: Config;
@@ -95,6 +95,11 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
       await closeAll();
       throw err;
     });
+    // A first install (no current version yet) gets work at once; later versions wait for the roll-out command.
+    makeCurrentIfNone(client, deployment).then(
+      (outcome) => options.logger.info({ ...deployment, outcome }, 'worker deployment version'),
+      (err: unknown) => options.logger.warn({ err: (err as Error).message }, 'could not check the current worker deployment version'),
+    );
     return { workers, deployment, client, done, ...(metrics ? { metricsUrl: metrics.url } : {}) };
   } catch (err) {
     await Promise.all(workers.map((w) => w.shutdown()));

@@ -86,3 +86,34 @@ export async function makeCurrentWhenPolled(client: Client, d: WorkerDeployment,
     }
   }
 }
+
+/**
+ * The first version ever of a deployment becomes current by itself, so a first install needs no
+ * roll-out step; once a version is current, only the operator changes it. Waits until the version
+ * is known (its workers poll). Two first workers racing: the conflict token lets one win.
+ */
+export async function makeCurrentIfNone(client: Client, d: WorkerDeployment, timeoutMs = 60_000): Promise<'made-current' | 'has-current'> {
+  const deadline = Date.now() + timeoutMs;
+  const { namespace, identity } = client.options;
+  for (;;) {
+    try {
+      const described = await client.workflowService
+        .describeWorkerDeployment({ namespace, deploymentName: d.deploymentName })
+        .catch(() => undefined); // not found until the first worker polls
+      const routing = described?.workerDeploymentInfo?.routingConfig;
+      if (routing?.currentDeploymentVersion?.buildId) return 'has-current';
+      await client.workflowService.setWorkerDeploymentCurrentVersion({
+        namespace,
+        deploymentName: d.deploymentName,
+        buildId: d.buildId,
+        identity,
+        ignoreMissingTaskQueues: true,
+        ...(described?.conflictToken ? { conflictToken: described.conflictToken } : {}),
+      });
+      return 'made-current';
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`cannot check the current version of ${d.deploymentName}: ${(err as Error).message}`, { cause: err });
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}

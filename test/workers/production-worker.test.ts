@@ -30,7 +30,7 @@ describe('imageproxy worker on a namespace of its own', () => {
     dataDir = await newTestDir('prod-worker');
     const config = join(dataDir, 'config.json');
     await writeFile(config, JSON.stringify({ sites: { [siteA]: { type: 'local' }, [siteB]: { type: 'local' } }, defaultSite: siteA }));
-    env = { TEMPORAL_ADDRESS: server.address, IMAGEPROXY_DATA_DIR: dataDir, IMAGEPROXY_CONFIG: config, IMAGEPROXY_BUILD_ID: buildId };
+    env = { IMAGEPROXY_LOG_LEVEL: 'info', TEMPORAL_ADDRESS: server.address, IMAGEPROXY_DATA_DIR: dataDir, IMAGEPROXY_CONFIG: config, IMAGEPROXY_BUILD_ID: buildId };
   });
 
   afterAll(async () => {
@@ -55,10 +55,16 @@ describe('imageproxy worker on a namespace of its own', () => {
     expect(again.stdout).toContain('nothing changed');
   });
 
-  it('a worker of a version made current with `temporal worker deployment set-current-version` gets work, and its metrics show it', async () => {
+  it('the first version becomes current by itself; a new one gets work once `temporal worker deployment set-current-version` made it current; its metrics show the work', async () => {
+    // First install: no version is current yet, the first worker's becomes current.
+    const first = startProcess('node', [CLI, 'worker'], { env: { ...env, IMAGEPROXY_BUILD_ID: `${buildId}-old` } });
+    await first.waitFor(/"outcome":"made-current"/, 90_000);
+    await first.stop('SIGTERM');
+
+    // A new version rolled out beside it: not current until the operator says so.
     const metricsPort = await freePort();
     worker = startProcess('node', [CLI, 'worker', '--metrics-port', String(metricsPort)], { env });
-    const started = await worker.waitFor(/serving sites .*\n/, 90_000);
+    const started = await worker.waitFor(/"outcome":"has-current"/, 90_000);
     expect(started).toContain(`as imageproxy ${buildId}`);
 
     // The operator's roll-out step, as docs/production.md gives it (retried: the version is known once polled).
