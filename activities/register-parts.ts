@@ -9,10 +9,10 @@ import type { CachedPart, ImageIds } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { countRegistration } from './metrics/image-proxy-metrics.js';
 
-export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cacheSpace' | 'logger' | 'rawImageOf'>) {
+export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cache' | 'logger' | 'rawImageOf'>) {
   return async function registerParts({ guid, url, parts }: { guid: string; url: string; parts: CachedPart[] }): Promise<ImageIds> {
     const ctx = Context.current();
-    for (const part of parts) deps.cacheSpace.touch(part.hash); // a registration reusing a file is a use
+    for (const part of parts) deps.cache.touch(part.hash); // a registration reusing a file is a use
     let ids: ImageIds;
     try {
       ids = await deps.backend.register({

@@ -32,6 +32,8 @@ export interface WorkersOptions {
   metricsHost?: string;
   /** The version these workers announce. @default workerDeployment() */
   deployment?: WorkerDeployment;
+  /** See `SiteWorkerOptions.onEvicting`. */
+  onEvicting?: (victim: string) => void;
 }
 
 export interface Workers {

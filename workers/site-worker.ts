@@ -10,10 +10,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerDeploymentOptions, type WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createHostQueueActivities, createSiteQueueActivities, type ActivityDeps } from '../activities/index.js';
+import { HostCache } from '../activities/cache/host-cache.js';
 import { reportCacheBytes } from '../activities/metrics/image-proxy-metrics.js';
-import { CacheSpace } from '../activities/cache/cache-space.js';
-import { ContentCache } from '../activities/cache/content-cache.js';
-import { IndexedContentCache } from '../activities/cache/indexed-content-cache.js';
 import { makeRawImageOf } from '../activities/images/raw-image-of.js';
 import { createHttpTransport } from '../activities/transports/http-transport.js';
 import { createBittorrentTransport } from '../activities/transports/bittorrent/bittorrent-transport.js';
@@ -65,6 +63,8 @@ export interface SiteWorkerOptions {
   shutdownGraceTime?: string | number;
   /** A prebuilt workflow bundle; the workflows are bundled from source when absent. */
   workflowBundle?: WorkflowBundle;
+  /** See `HostCacheOptions.onEvicting` (crash tests pause here). */
+  onEvicting?: (victim: string) => void;
 }
 
 export interface SiteWorker {
@@ -83,20 +83,16 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   const siteConfig = config.sites[site];
   if (!siteConfig) throw new Error(`no site named ${site} in the config (have: ${Object.keys(config.sites).join(', ')})`);
 
-  const cacheDir = join(dataDir, 'cache');
-  const cacheSpace = new CacheSpace({
-    cache: new ContentCache(cacheDir),
+  // After a crash at any moment: the index and the files agree before any download starts.
+  const { cache } = await HostCache.open({
+    dir: join(dataDir, 'cache'),
     indexFile: join(dataDir, 'cache-index.sqlite'),
     ...(config.cache.maxBytes !== undefined ? { maxBytes: config.cache.maxBytes } : {}),
     spaceWaitMs: config.cache.spaceWaitMs,
     logger: logger.child({ site }),
-    ...(process.env.IMAGEPROXY_TEST_EVICTION_PAUSE_MS ? { evictionPauseMs: Number(process.env.IMAGEPROXY_TEST_EVICTION_PAUSE_MS) } : {}),
+    ...(options.onEvicting ? { onEvicting: options.onEvicting } : {}),
   });
-  const cache = new IndexedContentCache(cacheDir, cacheSpace);
-  await cache.init();
-  // After a crash at any moment: the index and the files agree before any download starts.
-  await cacheSpace.reconcile();
-  reportCacheBytes(cacheDir, () => cacheSpace.index.entries().reduce((sum, e) => sum + e.size + e.companionBytes, 0));
+  reportCacheBytes(cache.dir, () => cache.bytesHeld());
   const tmpDir = join(dataDir, 'tmp');
   await mkdir(tmpDir, { recursive: true });
   const backend = await createSiteBackend(siteConfig, { site, dataDir, configDir: options.configDir });
@@ -113,7 +109,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     }
   };
   const sweepHolds = (): Promise<void> =>
-    cacheSpace.releaseEndedRuns(runIsOpen).then(
+    cache.releaseEndedRuns(runIsOpen).then(
       () => undefined,
       (err: unknown) => logger.warn({ err }, 'checking cache holds against Temporal failed'),
     );
@@ -157,12 +153,11 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   const deps: ActivityDeps = {
     backend,
     cache,
-    cacheSpace,
     // BitTorrent first: it takes the http(s) URLs whose path ends in .torrent.
     transports: [bittorrent, http],
     tmpDir,
     hostQueue,
-    rawImageOf: makeRawImageOf({ cache, space: cacheSpace, logger: logger.child({ site }) }),
+    rawImageOf: makeRawImageOf({ cache, logger: logger.child({ site }) }),
     reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
     temporal: client.workflow,
@@ -185,7 +180,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
       .finally(() => torrents.release())
       .then(async () => {
         clearInterval(sweepTimer);
-        cacheSpace.close();
+        cache.close();
         await backend.close?.();
       });
     return running;
