@@ -160,7 +160,8 @@ program
   .option('--site <name...>', 'sites to serve (default: all in the config)')
   .option('--metrics-port <port>', 'serve Prometheus metrics on this port (default: off)')
   .option('--metrics-host <host>', 'address the metrics are served on', '127.0.0.1')
-  .action(async (opts: { site?: string[]; metricsPort?: string; metricsHost: string }) => {
+  .option('--shutdown-grace <duration>', 'after SIGTERM, how long running transfers may go on before they stop (they resume on the next worker)', '30s')
+  .action(async (opts: { site?: string[]; metricsPort?: string; metricsHost: string; shutdownGrace: string }) => {
     const { dataDir, config, configDir } = await setup(program.opts<CommonOptions>());
     const settings = temporalSettings();
     const { workers, done, deployment, metricsUrl } = await startWorkers({
@@ -170,6 +171,7 @@ program
       hostId: hostIdFrom(),
       logger: createLogger(),
       settings,
+      shutdownGraceTime: opts.shutdownGrace,
       ...(opts.site ? { sites: opts.site } : {}),
       ...(opts.metricsPort !== undefined ? { metricsPort: Number(opts.metricsPort), metricsHost: opts.metricsHost } : {}),
     });

@@ -30,6 +30,8 @@ export interface WorkersOptions {
   /** Serve Prometheus metrics on this port (loopback unless `metricsHost`). @default off */
   metricsPort?: number;
   metricsHost?: string;
+  /** After SIGTERM, how long running activities may go on (ms-formatted). @default '30s' */
+  shutdownGraceTime?: string;
   /** The version these workers announce. @default workerDeployment() */
   deployment?: WorkerDeployment;
   /** See `SiteWorkerOptions.onEvicting`. */
@@ -86,6 +88,7 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
           client,
           namespace: settings.namespace,
           deployment: deploymentOptions(deployment),
+          ...(options.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
         }),
       );
     }
