@@ -37,6 +37,10 @@ DEBIAN_NEEDS=(
   "/usr/sbin/sshd openssh-server"            # xCAT: the management node's sshd
   "ssh-keygen openssh-client"                # xCAT: host and user keys for the test sshd
   "/usr/sbin/nginx nginx"                    # Production: TLS front (mTLS, API key) before the dev server
+  "glance-api glance-api"                    # Glance: the real Image API the glance site tests run against
+  "keystone-manage keystone"                 # Glance: real Keystone tokens for the auth tests
+  "uwsgi uwsgi"                              # Glance: Keystone runs under uwsgi
+  "uwsgi_python3 uwsgi-plugin-python3"       # Glance: uwsgi's python3 plugin for Keystone
 )
 missing_pkgs=()
 for need in "${DEBIAN_NEEDS[@]}"; do
