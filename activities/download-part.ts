@@ -3,8 +3,9 @@
  * once; otherwise the transport writes it to the partial file, hashing as it goes, and it is moved
  * into the cache only if the hash matches. A mismatch leaves nothing behind and is not retried.
  *
- * The activity heartbeats its progress (bytes on disk, and the transport's resume token) every
- * second; a retry after a crash, a timeout or a broken connection hands the last heartbeat and the
+ * The activity heartbeats its progress (the part's type, bytes on disk, and the transport's resume
+ * token) every second; `status` reads it from the run's pending activities, so progress costs no
+ * history event however long the download runs. A retry after a crash, a timeout or a broken connection hands the last heartbeat and the
  * partial file to the transport, which continues where the file ends.
  */
 import { ApplicationFailure } from '@temporalio/common';
@@ -18,8 +19,6 @@ import { noCacheSpaceFailure } from './no-cache-space-failure.js';
 import { pickTransport } from './transports/pick-transport.js';
 import type { TransferProgress } from './transports/transport.js';
 
-/** Progress goes to the workflow at most this often (each report is a history event). */
-const REPORT_EVERY_MS = 2000;
 /** Heartbeats go out this often, from a timer: a stalled transfer still heartbeats until its idle timeout. */
 const HEARTBEAT_EVERY_MS = 1000;
 
@@ -34,7 +33,7 @@ interface SharedTransfer {
   stoppedByShutdown?: boolean;
 }
 
-export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'reportProgress' | 'logger' | 'retryForMs'>) {
+export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'logger' | 'retryForMs'>) {
   const inFlight = new Map<string, SharedTransfer>();
 
   return async function downloadPart({ guid, part }: { guid: string; part: ImagePart }): Promise<CachedPart> {
@@ -59,8 +58,6 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     const transfer = shared;
     transfer.waiting++;
 
-    const workflowId = ctx.info.workflowExecution?.workflowId;
-    let lastReport = 0;
     // When bytes last arrived (this attempt or an earlier one): retries are bounded from there.
     const earlier = ctx.info.heartbeatDetails as { progressAtMs?: unknown; bytesDone?: unknown } | undefined;
     let progressAtMs = typeof earlier?.progressAtMs === 'number' ? earlier.progressAtMs : undefined;
@@ -71,20 +68,14 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
         bytesSeen = p.bytesDone;
         progressAtMs = Date.now();
       }
-      ctx.heartbeat(p ? { ...p, ...(progressAtMs !== undefined ? { progressAtMs } : {}) } : undefined);
-      const now = Date.now();
-      if (p && workflowId && now - lastReport >= REPORT_EVERY_MS) {
-        lastReport = now;
-        const update = { type: part.type, bytesDone: p.bytesDone, ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}) };
-        void deps.reportProgress(workflowId, update).catch(() => undefined);
-      }
+      ctx.heartbeat(p ? { type: part.type, ...p, ...(progressAtMs !== undefined ? { progressAtMs } : {}) } : undefined);
     };
     const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
     const onCancel = (): void => {
       if (--transfer.waiting > 0) return;
       if (ctx.cancellationDetails?.workerShutdown) {
         transfer.stoppedByShutdown = true;
-        ctx.heartbeat(transfer.latest); // the last progress, for the next worker to resume from
+        ctx.heartbeat(transfer.latest && { type: part.type, ...transfer.latest }); // the last progress, for the next worker to resume from
       }
       transfer.abort.abort(ctx.cancellationSignal.reason);
     };

@@ -7,6 +7,8 @@ import { type Client, type Connection, WorkflowNotFoundError, type WorkflowHandl
 import { connectClient, temporalSettings, type TemporalSettings } from './temporal-connection.js';
 import { guidProblem, isGuid, isSiteName, normalizeGuid } from '../common/guid.js';
 import { retryingOf } from './retrying-state.js';
+import { withHeartbeatProgress } from './heartbeat-progress.js';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
 import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
@@ -195,7 +197,8 @@ export class ImageProxyClient {
       ...(description.closeTime ? { closeTime: description.closeTime } : {}),
     };
     if (description.status.name === 'RUNNING') {
-      status.progress = await handle.query(progressQuery);
+      const known = await handle.query(progressQuery);
+      status.progress = withHeartbeatProgress(known, description.raw.pendingActivities, (p) => defaultPayloadConverter.fromPayload(p as Payload));
       status.stage = status.progress.stage;
       const retrying = retryingOf(description.raw.pendingActivities, Date.now());
       if (retrying) status.retrying = retrying;

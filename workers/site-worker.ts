@@ -18,7 +18,6 @@ import { createHttpTransport } from '../activities/transports/http-transport.js'
 import { createBittorrentTransport } from '../activities/transports/bittorrent/bittorrent-transport.js';
 import { acquireSharedTorrentClient } from '../activities/transports/bittorrent/shared-torrent-client.js';
 import { hostTaskQueue, siteTaskQueue } from '../common/naming.js';
-import { partProgressSignal } from '../common/register-contract.js';
 import type { Config } from '../config/config-schema.js';
 import { ensureCleanUpSchedule } from './clean-up-schedule.js';
 import { createSiteBackend } from './site-backends.js';
@@ -162,7 +161,6 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     tmpDir,
     hostQueue,
     rawImageOf: makeRawImageOf({ cache, logger: logger.child({ site }) }),
-    reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
     temporal: client.workflow,
     retryForMs: config.retryFor,
@@ -177,7 +175,9 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   };
   // Each queue's worker registers only that queue's activities: a call sent to the wrong one fails.
   const siteWorker = await Worker.create({ ...common, taskQueue: siteQueue, activities: createSiteQueueActivities(deps), ...workflowSource });
-  const hostWorker = await Worker.create({ ...common, taskQueue: hostQueue, activities: createHostQueueActivities(deps) });
+  // Heartbeats reach the server every 2 s (not 80% of the timeout): `status` reads download
+  // progress from them. They are no history events, unlike the progress signal they replace.
+  const hostWorker = await Worker.create({ ...common, taskQueue: hostQueue, activities: createHostQueueActivities(deps), maxHeartbeatThrottleInterval: '2s' });
 
   let running: Promise<void> | undefined;
   const run = (): Promise<void> => {
