@@ -10,6 +10,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { ErrorType } from '../common/errors.js';
+import type { FleetRef } from '../common/fleet-contract.js';
 import type { CachedPart, ImagePart } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { pickTransport } from './transports/pick-transport.js';
@@ -32,19 +33,21 @@ interface SharedTransfer {
 export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace' | 'transports' | 'reportProgress' | 'logger'>) {
   const inFlight = new Map<string, SharedTransfer>();
 
-  return async function downloadPart({ guid, part }: { guid: string; part: ImagePart }): Promise<CachedPart> {
+  return async function downloadPart({ guid, part, fleet }: { guid: string; part: ImagePart; fleet?: FleetRef }): Promise<CachedPart> {
     const ctx = Context.current();
     const key = deps.cache.nameOf(part.hash);
     // This run holds the part until it ends (releaseCacheHolds), so it is never evicted under it.
     const run = ctx.info.workflowExecution;
     if (run) deps.cacheSpace.hold(part.hash, { workflowId: run.workflowId, runId: run.runId }, guid);
+    // So does its distribution: the other sites may still fetch the part from this host.
+    if (fleet) deps.cacheSpace.hold(part.hash, fleet, guid);
     let shared = inFlight.get(key);
     if (!shared) {
       const lastProgress = progressFrom(ctx.info.heartbeatDetails);
       const created: SharedTransfer = { latest: lastProgress, waiting: 0, abort: new AbortController(), done: Promise.resolve({ path: '', size: 0 }) };
       // One writer per file on this host, also across the workers of other sites sharing the cache.
       created.done = deps.cacheSpace
-        .exclusiveTransfer(part.hash, () => fetchVerified(guid, part, created, lastProgress))
+        .exclusiveTransfer(part.hash, () => fetchVerified(guid, part, created, lastProgress, fleet))
         .finally(() => inFlight.delete(key));
       inFlight.set(key, created);
       shared = created;
@@ -88,6 +91,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace'
     part: ImagePart,
     shared: SharedTransfer,
     lastProgress: TransferProgress | undefined,
+    fleet: FleetRef | undefined,
   ): Promise<{ path: string; size: number }> {
     const hit = await deps.cache.lookup(part.hash);
     if (hit) return hit;
@@ -105,6 +109,8 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace'
         resume: { statePath: deps.cache.resumeStatePathOf(part.hash), ...(lastProgress ? { lastProgress } : {}) },
         signal: space.signal,
         onProgress: space.onProgress,
+        expected: part.hash,
+        ...(fleet ? { fleet } : {}),
       });
     } catch (caught) {
       const err = space.failure ? deps.cacheSpace.insufficientSpaceFailure(space.failure, Context.current().info.scheduledTimestampMs) : caught;

@@ -138,7 +138,7 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
       retry,
     });
     setStage('download');
-    const cached = await allOrNothing(parts.map((part) => () => onHost.downloadPart({ guid, part })));
+    const cached = await allOrNothing(parts.map((part) => () => onHost.downloadPart({ guid, part, ...(input.fleet ? { fleet: input.fleet } : {}) })));
     for (const c of cached) {
       const p = state.parts.find((x) => x.type === c.type);
       if (p) p.bytesDone = p.bytesTotal = c.size;
