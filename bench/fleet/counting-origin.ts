@@ -4,7 +4,7 @@
  * connections together) to a rate, like a WAN origin.
  */
 import { open } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const CHUNK = 256 << 10;
@@ -49,7 +49,7 @@ export class CountingOrigin {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
-  private async serve(url: string, rangeHeader: string | undefined, res: import('node:http').ServerResponse): Promise<void> {
+  private async serve(url: string, rangeHeader: string | undefined, res: ServerResponse): Promise<void> {
     const path = new URL(url, 'http://x').pathname;
     const text = this.texts.get(path);
     if (text) {
@@ -81,7 +81,7 @@ export class CountingOrigin {
         const ok = res.write(Buffer.from(buf.subarray(0, bytesRead)));
         this.bytesSent += bytesRead;
         at += bytesRead;
-        if (!ok) await new Promise((r) => res.once('drain', r).once('close', r));
+        if (!ok) await drained(res);
       }
       res.end();
     } finally {
@@ -104,4 +104,16 @@ export class CountingOrigin {
       await new Promise((r) => setTimeout(r, Math.max(5, ((bytes - this.tokens) / rate) * 1000)));
     }
   }
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

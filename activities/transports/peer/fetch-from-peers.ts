@@ -49,13 +49,15 @@ export type FetchFromPeersResult =
 interface PeerState {
   inflight: number;
   behindUntil: number;
+  /** The most it said it had while behind: growth means it is still downloading, not stalled. */
+  progress: number;
   dropped?: string;
 }
 
 export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFromPeersResult> {
   const peers = new Map<string, PeerState>();
   const addPeers = (list: readonly string[]): void => {
-    for (const p of list) if (!peers.has(p)) peers.set(p, { inflight: 0, behindUntil: 0 });
+    for (const p of list) if (!peers.has(p)) peers.set(p, { inflight: 0, behindUntil: 0, progress: -1 });
   };
   addPeers(o.peers);
   const pieceBytes = o.pieces?.pieceBytes ?? PIECE_BYTES;
@@ -69,7 +71,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
   let written = 0;
   let rewritten = false;
   let failure: string | undefined;
-  let lastPieceAt = Date.now();
+  let lastLifeAt = Date.now();
   const whole = createHash(o.hashAlgorithm);
   const file = await open(o.destPath, 'w');
   let writes: Promise<unknown> = Promise.resolve();
@@ -132,8 +134,8 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
 
   const lane = async (): Promise<void> => {
     while (!failure && !o.signal?.aborted && !finished()) {
-      if (Date.now() - lastPieceAt > o.stallTimeoutMs) {
-        failure = `no piece from any peer for ${o.stallTimeoutMs} ms`;
+      if (Date.now() - lastLifeAt > o.stallTimeoutMs) {
+        failure = `no piece from any peer, and no peer got further, for ${o.stallTimeoutMs} ms`;
         return;
       }
       const index = takePiece();
@@ -159,8 +161,14 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
       state.inflight--;
       if (answer.kind !== 'bytes') {
         queue.unshift(index);
-        if (answer.kind === 'behind') state.behindUntil = Date.now() + BEHIND_BACKOFF_MS;
-        else drop(peer, answer.reason);
+        if (answer.kind === 'failed') drop(peer, answer.reason);
+        else {
+          state.behindUntil = Date.now() + BEHIND_BACKOFF_MS;
+          if (answer.progress !== undefined && answer.progress > state.progress) {
+            if (state.progress >= 0) lastLifeAt = Date.now();
+            state.progress = answer.progress;
+          }
+        }
         continue;
       }
       if (size !== undefined && answer.total !== size) {
@@ -176,7 +184,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
         continue;
       }
       received.set(index, { sha256, peer });
-      lastPieceAt = Date.now();
+      lastLifeAt = Date.now();
       await store(index, answer.data);
     }
   };

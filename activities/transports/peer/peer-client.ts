@@ -6,8 +6,8 @@ import { parseContentRange, PART_PATH_PREFIX } from './peer-wire.js';
 /** What a peer answered for a range. */
 export type RangeAnswer =
   | { kind: 'bytes'; data: Buffer; total: number }
-  /** The peer has the part but not these bytes yet (it is still downloading). */
-  | { kind: 'behind' }
+  /** The peer has the part but not these bytes yet (it is still downloading; `progress`: its bytes so far). */
+  | { kind: 'behind'; progress?: number }
   /** The peer cannot help with this part (unreachable, no such part, refused us, broke the wire). */
   | { kind: 'failed'; reason: string };
 
@@ -59,7 +59,8 @@ export function createPeerClient(options: PeerClientOptions): { fetchRange: Fetc
       req.on('response', (res) => {
         if (res.statusCode === 503) {
           res.resume();
-          done({ kind: 'behind' });
+          const progress = Number(res.headers['x-part-progress']);
+          done(Number.isFinite(progress) ? { kind: 'behind', progress } : { kind: 'behind' });
           return;
         }
         const range = parseContentRange(res.headers['content-range']);

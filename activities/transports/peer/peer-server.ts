@@ -105,7 +105,9 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
   const name = options.cache.nameOf(hash);
   const found = await openPart(options.cache, name, range[1], req);
   if (!found) {
-    res.writeHead(found === null ? 503 : 404).end();
+    // 503: not that far yet; how far it got tells the asker this host is still at it.
+    const progress = growingParts.get(name)?.bytesDone;
+    res.writeHead(found === null ? 503 : 404, progress !== undefined ? { 'x-part-progress': String(progress) } : {}).end();
     return;
   }
   const { file, total } = found;
@@ -145,7 +147,7 @@ async function openPart(cache: ContentCache, name: string, last: number, req: In
     }
     const growing = growingParts.get(name);
     if (!growing) return undefined;
-    if (growing.bytesTotal !== undefined) {
+    if (growing.sequential && growing.bytesTotal !== undefined) {
       // Open first, then look at the size: a rename into the cache keeps the open file valid.
       const file = await open(growing.path, 'r').catch(() => undefined);
       if (file) {

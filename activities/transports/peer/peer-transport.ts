@@ -33,6 +33,9 @@ export interface PeerTransportOptions {
   logger: Logger;
 }
 
+/** How long a finished download stays listed (the server then finds the file in the cache). */
+const COMPLETE_KEPT_MS = 60_000;
+
 export function createPeerTransport(options: PeerTransportOptions): Transport {
   const { origin, coordinator, logger } = options;
   const originFor = (url: string): Transport => {
@@ -58,14 +61,21 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
       log.warn({ err: (err as Error).message }, 'could not ask the distribution for peers');
       return { peers: [] } as PartSources;
     });
-    if (options.advertise) await report();
     const others = (s: PartSources): string[] => s.peers.filter((p) => p !== options.advertise);
 
-    growingParts.set(name, { path: request.destPath });
+    // Only a transport writing front to back can be served while it runs; the others say how far they got.
+    let sequential = true;
+    growingParts.set(name, { path: request.destPath, sequential });
     const onProgress: FetchRequest['onProgress'] = (p) => {
-      if (p.bytesTotal !== undefined) growingParts.set(name, { path: request.destPath, bytesTotal: p.bytesTotal });
+      growingParts.set(name, { path: request.destPath, sequential, bytesDone: p.bytesDone, ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}) });
       request.onProgress?.(p);
     };
+    /** The whole verified file is at destPath until the download activity moves it into the cache. */
+    const complete = (bytes: number): void => {
+      growingParts.set(name, { path: request.destPath, sequential: true, bytesDone: bytes, bytesTotal: bytes });
+      setTimeout(() => growingParts.delete(name, request.destPath), COMPLETE_KEPT_MS).unref();
+    };
+    if (options.advertise) await report();
     try {
       if (options.fetchRange && others(sources).length > 0) {
         log.info({ peers: others(sources) }, 'fetching from peers');
@@ -87,19 +97,24 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
         });
         if (got.ok && got.hashHex === expected.hex) {
           log.info({ bytes: got.bytes }, 'part fetched from peers');
+          complete(got.bytes);
           await report(got.pieces);
           return { bytes: got.bytes, hashHex: got.hashHex };
         }
         const reason = got.ok ? `the ${got.bytes} bytes from peers do not match the part's ${expected.algorithm}` : got.reason;
         log.warn({ reason }, 'falling back to the origin');
       }
-      // Only a transport writing front to back can be served while it runs.
-      if (inner.name !== 'http') growingParts.delete(name, request.destPath);
+      sequential = inner.name === 'http';
+      growingParts.set(name, { path: request.destPath, sequential });
       const got = await inner.fetchToFile({ ...request, onProgress });
-      if (got.hashHex === expected.hex) await report(await hashPieces(request.destPath, got.bytes));
+      if (got.hashHex === expected.hex) {
+        complete(got.bytes);
+        await report(await hashPieces(request.destPath, got.bytes));
+      }
       return got;
-    } finally {
+    } catch (err) {
       growingParts.delete(name, request.destPath);
+      throw err;
     }
   }
 
