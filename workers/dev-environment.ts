@@ -3,7 +3,7 @@
  * for every configured site, in one process. With `TEMPORAL_ADDRESS` set, that server is used
  * instead and only the workers run here (this is how ImageProxy runs on a real cluster).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config-schema.js';
@@ -27,7 +27,10 @@ export interface WorkersOptions {
 export async function startWorkers(options: WorkersOptions): Promise<{ workers: SiteWorker[]; done: Promise<void> }> {
   const sites = options.sites ?? Object.keys(options.config.sites);
   installTemporalLogging(options.logger);
-  const workflowBundle = await bundleWorkflows();
+  // A prebuilt bundle (IMAGEPROXY_WORKFLOW_BUNDLE: a file written by bundleWorkflows) spares each
+  // worker process the seconds of bundling: tests and bench/fleet start many on one machine.
+  const prebuilt = process.env.IMAGEPROXY_WORKFLOW_BUNDLE;
+  const workflowBundle = prebuilt ? { code: await readFile(prebuilt, 'utf8') } : await bundleWorkflows();
   const workers: SiteWorker[] = [];
   for (const site of sites) workers.push(await createSiteWorker({ ...options, site, workflowBundle }));
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);

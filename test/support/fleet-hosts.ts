@@ -18,6 +18,10 @@ export interface FleetHostOptions {
   /** Extra `peer` options (connectTimeoutMs, stallTimeoutMs). */
   peerOptions?: Record<string, number>;
   logLevel?: string;
+  /** A prebuilt workflow bundle file (IMAGEPROXY_WORKFLOW_BUNDLE): no bundling in each process. */
+  workflowBundlePath?: string;
+  /** Every host started is pushed here at once, so a caller can stop it even if its start fails. */
+  started?: FleetHost[];
 }
 
 export interface FleetHost {
@@ -47,6 +51,7 @@ export async function startFleetHost(o: FleetHostOptions): Promise<FleetHost> {
     IMAGEPROXY_CONFIG: configPath,
     IMAGEPROXY_HOST_ID: o.hostId,
     IMAGEPROXY_LOG_LEVEL: o.logLevel ?? 'info',
+    ...(o.workflowBundlePath ? { IMAGEPROXY_WORKFLOW_BUNDLE: o.workflowBundlePath } : {}),
   };
   const child = spawn(process.execPath, [resolve('bin/imageproxy.js'), 'worker', '--site', o.site], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const program = new Program(o.hostId, child, join(o.dataDir, 'worker.log'));
@@ -60,7 +65,8 @@ export async function startFleetHost(o: FleetHostOptions): Promise<FleetHost> {
         .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
   };
-  await waitForLog(host, /serving sites/, 120_000);
+  o.started?.push(host);
+  await waitForLog(host, /serving sites/, 300_000);
   return host;
 }
 

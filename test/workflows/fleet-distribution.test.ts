@@ -25,6 +25,8 @@ describe('fleet distribution between worker processes', { timeout: 240_000 }, ()
   let origin: HttpOrigin;
   let world: World;
   let hosts: FleetHost[] = [];
+  /** Every host process started, also those whose start failed: all are stopped after each test. */
+  const started: FleetHost[] = [];
   const cleanups: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
@@ -32,7 +34,7 @@ describe('fleet distribution between worker processes', { timeout: 240_000 }, ()
     world = await startWorld({ sites: { unused: { type: 'local' } }, startWorkers: false }); // only its client
   });
   afterEach(async () => {
-    await Promise.all(hosts.map((h) => h.program.stop('SIGKILL')));
+    await Promise.all(started.splice(0).map((h) => h.program.stop('SIGKILL')));
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
     hosts = [];
   });
@@ -60,6 +62,8 @@ describe('fleet distribution between worker processes', { timeout: 240_000 }, ()
     hosts = await Promise.all(
       peers.map(async (peer, i) =>
         startFleetHost({
+          started,
+          workflowBundlePath: inject('workflowBundlePath'),
           site: sites[i]!,
           dataDir: await newTestDir(`${name}-host${i + 1}`),
           hostId: `${name}-host${i + 1}`,
@@ -133,10 +137,11 @@ describe('fleet distribution between worker processes', { timeout: 240_000 }, ()
       temporalAddress: inject('temporalAddress'),
       tokenFile,
       peer: 'none',
+      workflowBundlePath: inject('workflowBundlePath'),
+      started,
     }).catch(async (err: unknown) => {
       throw new Error(`restarting the killed host: ${(err as Error).message}`);
     });
-    hosts.push(again);
     const result = await handle.result();
     await expectRegistered(result, image.sha1);
     // Each site registered exactly once (the restarted host writes the killed one's log anew).
