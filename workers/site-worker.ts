@@ -9,10 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { createActivities } from '../activities/index.js';
-import { CacheSpace } from '../activities/cache/cache-space.js';
-import { ContentCache } from '../activities/cache/content-cache.js';
-import { IndexedContentCache } from '../activities/cache/indexed-content-cache.js';
+import { createHostQueueActivities, createSiteQueueActivities, type ActivityDeps } from '../activities/index.js';
+import { HostCache } from '../activities/cache/host-cache.js';
 import { makeRawImageOf } from '../activities/images/raw-image-of.js';
 import { createHttpTransport } from '../activities/transports/http-transport.js';
 import { createBittorrentTransport } from '../activities/transports/bittorrent/bittorrent-transport.js';
@@ -55,6 +53,8 @@ export interface SiteWorkerOptions {
   logger: Logger;
   /** A prebuilt workflow bundle; the workflows are bundled from source when absent. */
   workflowBundle?: WorkflowBundle;
+  /** See `HostCacheOptions.onEvicting` (crash tests pause here). */
+  onEvicting?: (victim: string) => void;
 }
 
 export interface SiteWorker {
@@ -73,19 +73,15 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   const siteConfig = config.sites[site];
   if (!siteConfig) throw new Error(`no site named ${site} in the config (have: ${Object.keys(config.sites).join(', ')})`);
 
-  const cacheDir = join(dataDir, 'cache');
-  const cacheSpace = new CacheSpace({
-    cache: new ContentCache(cacheDir),
+  // After a crash at any moment: the index and the files agree before any download starts.
+  const { cache } = await HostCache.open({
+    dir: join(dataDir, 'cache'),
     indexFile: join(dataDir, 'cache-index.sqlite'),
     ...(config.cache.maxBytes !== undefined ? { maxBytes: config.cache.maxBytes } : {}),
     spaceWaitMs: config.cache.spaceWaitMs,
     logger: logger.child({ site }),
-    ...(process.env.IMAGEPROXY_TEST_EVICTION_PAUSE_MS ? { evictionPauseMs: Number(process.env.IMAGEPROXY_TEST_EVICTION_PAUSE_MS) } : {}),
+    ...(options.onEvicting ? { onEvicting: options.onEvicting } : {}),
   });
-  const cache = new IndexedContentCache(cacheDir, cacheSpace);
-  await cache.init();
-  // After a crash at any moment: the index and the files agree before any download starts.
-  await cacheSpace.reconcile();
   const tmpDir = join(dataDir, 'tmp');
   await mkdir(tmpDir, { recursive: true });
   const backend = await createSiteBackend(siteConfig, { site, dataDir, configDir: options.configDir });
@@ -104,7 +100,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     }
   };
   const sweepHolds = (): Promise<void> =>
-    cacheSpace.releaseEndedRuns(runIsOpen).then(
+    cache.releaseEndedRuns(runIsOpen).then(
       () => undefined,
       (err: unknown) => logger.warn({ err }, 'checking cache holds against Temporal failed'),
     );
@@ -156,22 +152,22 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     hostQueue,
     logger: logger.child({ site }),
   });
-  const activities = createActivities({
+  const deps: ActivityDeps = {
     backend,
     cache,
-    cacheSpace,
     transports: [peering.transport],
     tmpDir,
     hostQueue,
-    rawImageOf: makeRawImageOf({ cache, space: cacheSpace, logger: logger.child({ site }) }),
+    rawImageOf: makeRawImageOf({ cache, logger: logger.child({ site }) }),
     reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
     temporal: client.workflow,
-  });
+  };
 
   const workflowSource = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
-  const siteWorker = await Worker.create({ connection, namespace, taskQueue: siteQueue, activities, ...workflowSource });
-  const hostWorker = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities });
+  // Each queue's worker registers only that queue's activities: a call sent to the wrong one fails.
+  const siteWorker = await Worker.create({ connection, namespace, taskQueue: siteQueue, activities: createSiteQueueActivities(deps), ...workflowSource });
+  const hostWorker = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities: createHostQueueActivities(deps) });
 
   let running: Promise<void> | undefined;
   const run = (): Promise<void> => {
@@ -180,7 +176,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
       .finally(() => peering.close())
       .then(async () => {
         clearInterval(sweepTimer);
-        cacheSpace.close();
+        cache.close();
         await backend.close?.();
         await clientConnection.close();
         await connection.close();

@@ -38,7 +38,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { createActivities } from '../activities/index.js';
+import type { createHostQueueActivities, createSiteQueueActivities } from '../activities/index.js';
 import type { DistributeImageInput, DistributeImageResult, SiteOutcome } from '../common/distribute-contract.js';
 import { distributeProgressQuery } from '../common/distribute-contract.js';
 import { ErrorType } from '../common/errors.js';
@@ -47,13 +47,14 @@ import { guidProblem, isSiteName } from '../common/guid.js';
 import { prefetchWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { ImageGuidKey, ImageStageKey, type RegisterImageInput, type RegisterImageResult } from '../common/register-contract.js';
 
-type Activities = ReturnType<typeof createActivities>;
+type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
+type HostActivities = ReturnType<typeof createHostQueueActivities>;
 
 const DAY_MS = 24 * 3600 * 1000;
 /** The later sites wait at most this long for a first source before they start anyway. */
 const FIRST_SOURCE_WAIT = '2m';
 
-const attach = proxyActivities<Activities>({
+const attach = proxyActivities<SiteActivities>({
   startToCloseTimeout: '25h',
   heartbeatTimeout: '1m',
   retry: { initialInterval: '1s', maximumInterval: '1m', nonRetryableErrorTypes: [ErrorType.InvalidRequest, ErrorType.SiteRejected] },
@@ -147,7 +148,7 @@ async function releaseFleetHolds(hostQueues: string[]): Promise<void> {
   await CancellationScope.nonCancellable(() =>
     Promise.all(
       hostQueues.map((taskQueue) =>
-        proxyActivities<Activities>({ taskQueue, scheduleToStartTimeout: '1m', startToCloseTimeout: '1m', retry: { maximumAttempts: 3 } })
+        proxyActivities<HostActivities>({ taskQueue, scheduleToStartTimeout: '1m', startToCloseTimeout: '1m', retry: { maximumAttempts: 3 } })
           .releaseCacheHolds()
           .catch(() => undefined), // a host that is gone releases them itself when it checks its holders
       ),

@@ -9,7 +9,7 @@ import type { WorkflowClient } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { fleetSourceSignal, fleetSourcesQuery } from '../../../common/fleet-contract.js';
 import type { PeerConfig } from '../../../config/config-schema.js';
-import type { ContentCache } from '../../cache/content-cache.js';
+import type { HostCache } from '../../cache/host-cache.js';
 import type { Transport } from '../transport.js';
 import { createPeerClient } from './peer-client.js';
 import { acquirePeerServer } from './peer-server.js';
@@ -19,7 +19,7 @@ export interface FleetPeeringOptions {
   peer: PeerConfig | undefined;
   configDir: string;
   origin: readonly Transport[];
-  cache: ContentCache;
+  cache: Pick<HostCache, 'nameOf' | 'lookup'>;
   temporal: WorkflowClient;
   hostQueue: string;
   logger: Logger;

@@ -9,7 +9,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { ContentCache } from '../../cache/content-cache.js';
+import type { HostCache } from '../../cache/host-cache.js';
 import { growingParts } from './growing-parts.js';
 import { hashOfName, parseRange, PART_PATH_PREFIX } from './peer-wire.js';
 
@@ -21,7 +21,7 @@ export interface PeerServerOptions {
   /** HOST:PORT (port 0: a free one). */
   listen: string;
   token: string;
-  cache: ContentCache;
+  cache: Pick<HostCache, 'nameOf' | 'lookup'>;
   logger: Logger;
 }
 
@@ -136,7 +136,7 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
  * The open file of the part and its total size: the verified copy, or a growing one that has byte
  * `last` (waiting a little for it). undefined: not here; null: here, but not that far yet.
  */
-async function openPart(cache: ContentCache, name: string, last: number, req: IncomingMessage): Promise<{ file: FileHandle; total: number } | null | undefined> {
+async function openPart(cache: Pick<HostCache, 'nameOf' | 'lookup'>, name: string, last: number, req: IncomingMessage): Promise<{ file: FileHandle; total: number } | null | undefined> {
   const hash = hashOfName(name)!;
   const deadline = Date.now() + WAIT_FOR_BYTES_MS;
   for (;;) {
