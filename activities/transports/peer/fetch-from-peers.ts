@@ -51,13 +51,15 @@ interface PeerState {
   behindUntil: number;
   /** The most it said it had while behind: growth means it is still downloading, not stalled. */
   progress: number;
+  /** Bytes it is known to have (from what it sent and what it said): asked first for pieces below. */
+  has: number;
   dropped?: string;
 }
 
 export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFromPeersResult> {
   const peers = new Map<string, PeerState>();
   const addPeers = (list: readonly string[]): void => {
-    for (const p of list) if (!peers.has(p)) peers.set(p, { inflight: 0, behindUntil: 0, progress: -1 });
+    for (const p of list) if (!peers.has(p)) peers.set(p, { inflight: 0, behindUntil: 0, progress: -1, has: 0 });
   };
   addPeers(o.peers);
   const pieceBytes = o.pieces?.pieceBytes ?? PIECE_BYTES;
@@ -105,13 +107,16 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
     return nextNew < count && nextNew < written + MAX_AHEAD ? nextNew++ : undefined;
   };
 
-  const pickPeer = (): string | 'wait' | undefined => {
+  /** The least busy peer known to have bytes up to `end`; else the least busy, furthest one. */
+  const pickPeer = (end: number): string | 'wait' | undefined => {
     const alive = [...peers].filter(([, s]) => !s.dropped);
     if (alive.length === 0) return undefined;
     const now = Date.now();
     const ready = alive.filter(([, s]) => s.behindUntil <= now);
     if (ready.length === 0) return 'wait';
-    return ready.reduce((a, b) => (b[1].inflight < a[1].inflight ? b : a))[0];
+    const having = ready.filter(([, s]) => s.has >= end);
+    const pool = having.length > 0 ? having : ready;
+    return pool.reduce((a, b) => (b[1].inflight < a[1].inflight || (b[1].inflight === a[1].inflight && b[1].has > a[1].has) ? b : a))[0];
   };
 
   const store = (index: number, data: Buffer): Promise<unknown> => {
@@ -143,7 +148,8 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
         await sleep(50);
         continue;
       }
-      const peer = pickPeer();
+      const span = size === undefined ? { start: 0, end: pieceBytes } : pieceSpan(index, pieceBytes, size);
+      const peer = pickPeer(span.end);
       if (peer === undefined) {
         failure = 'no peer left to ask';
         queue.unshift(index);
@@ -155,7 +161,6 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
         continue;
       }
       const state = peers.get(peer)!;
-      const span = size === undefined ? { start: 0, end: pieceBytes } : pieceSpan(index, pieceBytes, size);
       state.inflight++;
       const answer = await o.fetchRange(peer, o.name, span.start, span.end, o.signal);
       state.inflight--;
@@ -167,6 +172,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
           if (answer.progress !== undefined && answer.progress > state.progress) {
             if (state.progress >= 0) lastLifeAt = Date.now();
             state.progress = answer.progress;
+            state.has = Math.max(state.has, answer.progress);
           }
         }
         continue;
@@ -177,6 +183,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
         continue;
       }
       size ??= answer.total;
+      state.has = Math.max(state.has, span.start + answer.data.length);
       const sha256 = createHash('sha256').update(answer.data).digest('hex');
       if (trusted && trusted.sha256[index] !== sha256) {
         queue.unshift(index);

@@ -132,29 +132,43 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
   }
 }
 
+/** Verified parts already found in the cache: later requests open them without asking the index. */
+const knownReady = new Map<string, { path: string; size: number }>();
+
 /**
  * The open file of the part and its total size: the verified copy, or a growing one that has byte
- * `last` (waiting a little for it). undefined: not here; null: here, but not that far yet.
+ * `last` (waiting a little for it). undefined: not here; null: here, but not that far yet. The
+ * wait looks at the growing file only (no index lookups while polling).
  */
 async function openPart(cache: Pick<HostCache, 'nameOf' | 'lookup'>, name: string, last: number, req: IncomingMessage): Promise<{ file: FileHandle; total: number } | null | undefined> {
   const hash = hashOfName(name)!;
   const deadline = Date.now() + WAIT_FOR_BYTES_MS;
   for (;;) {
-    const done = await cache.lookup(hash);
-    if (done) {
-      const file = await open(done.path, 'r').catch(() => undefined);
-      if (file) return { file, total: done.size };
+    const known = knownReady.get(name);
+    if (known) {
+      const file = await open(known.path, 'r').catch(() => undefined);
+      if (file) return { file, total: known.size };
+      knownReady.delete(name); // evicted since
     }
     const growing = growingParts.get(name);
-    if (!growing) return undefined;
-    if (growing.sequential && growing.bytesTotal !== undefined) {
+    let growingFile = false;
+    if (growing?.sequential && growing.bytesTotal !== undefined) {
       // Open first, then look at the size: a rename into the cache keeps the open file valid.
       const file = await open(growing.path, 'r').catch(() => undefined);
       if (file) {
+        growingFile = true;
         const size = (await file.stat()).size;
         if (size > Math.min(last, growing.bytesTotal - 1)) return { file, total: growing.bytesTotal };
         await file.close();
       }
+    }
+    if (!growingFile) {
+      const done = await cache.lookup(hash);
+      if (done) {
+        knownReady.set(name, done);
+        continue;
+      }
+      if (!growing) return undefined;
     }
     if (Date.now() >= deadline || req.destroyed) return null;
     await new Promise((r) => setTimeout(r, POLL_MS));
