@@ -75,7 +75,8 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
       growingParts.set(name, { path: request.destPath, sequential: true, bytesDone: bytes, bytesTotal: bytes });
       setTimeout(() => growingParts.delete(name, request.destPath), COMPLETE_KEPT_MS).unref();
     };
-    if (options.advertise) await report();
+    // Also without a peer endpoint: the distribution starts its other sites once any host is at it.
+    await report();
     try {
       if (options.fetchRange && others(sources).length > 0) {
         log.info({ peers: others(sources) }, 'fetching from peers');
