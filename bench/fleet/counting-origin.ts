@@ -108,6 +108,7 @@ export class CountingOrigin {
 
 function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
+    if (res.destroyed) return resolve(); // gone before we listened: no event would come
     const done = (): void => {
       res.off('drain', done);
       res.off('close', done);
