@@ -3,12 +3,14 @@
  * It validates requests before any I/O and talks only to Temporal, never to sites.
  * Its errors are in registration-errors.ts, the shapes of its answers in client-types.ts.
  */
-import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { type Client, type Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { connectClient, temporalSettings, type TemporalSettings } from './temporal-connection.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
 import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { nodesProblem, type ProvisionNodesResult } from '../common/provision-contract.js';
+import { cleanUpRunText, deregisterRunText, imageRunText, provisionRunText } from '../common/run-descriptions.js';
 import {
   progressQuery,
   type RegisterImageInput,
@@ -27,10 +29,12 @@ export type { DistributeRequest, ImageStatus, ListedRun, MissingReport, Workflow
 export { InvalidRequestError, RegistrationFailedError, RegistrationRunningError } from './registration-errors.js';
 
 export interface ImageProxyClientOptions {
-  /** @default `TEMPORAL_ADDRESS` or `127.0.0.1:7233` */
+  /** @default from the environment and profile file (client/temporal-connection.ts), else `127.0.0.1:7233` */
   address?: string;
-  /** @default `TEMPORAL_NAMESPACE` or `default` */
+  /** @default from the environment and profile file, else `default` */
   namespace?: string;
+  /** Complete settings (TLS, API key): used instead of reading them. */
+  settings?: TemporalSettings;
 }
 
 export class ImageProxyClient {
@@ -40,10 +44,14 @@ export class ImageProxyClient {
   ) {}
 
   static async connect(options: ImageProxyClientOptions = {}): Promise<ImageProxyClient> {
-    const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-    const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
-    const connection = await Connection.connect({ address });
-    return new ImageProxyClient(new Client({ connection, namespace }), connection);
+    const settings =
+      options.settings ??
+      temporalSettings({
+        ...(options.address !== undefined ? { address: options.address } : {}),
+        ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      });
+    const { client, connection } = await connectClient(settings);
+    return new ImageProxyClient(client, connection);
   }
 
   /**
@@ -60,6 +68,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(request.site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...imageRunText({ url: request.url, guid: request.guid, sites: [request.site] }),
     });
   }
 
@@ -93,6 +102,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(request.coordinatorSite),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...imageRunText({ url: input.url, guid: input.guid, sites: input.sites, mode }),
     });
   }
 
@@ -123,6 +133,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...deregisterRunText(guid, site),
     });
     try {
       return await handle.result();
@@ -145,6 +156,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...provisionRunText(guid, site, nodes),
     });
     try {
       return await handle.result();
@@ -267,6 +279,7 @@ export class ImageProxyClient {
       args: [input],
       workflowId: `${cleanUpWorkflowId(input.site)}/now-${Date.now()}`,
       taskQueue: siteTaskQueue(input.site),
+      ...cleanUpRunText(input.site, input, input.dryRun),
     });
   }
 
