@@ -13,6 +13,7 @@ import { ErrorType } from '../common/errors.js';
 import type { FleetRef } from '../common/fleet-contract.js';
 import type { CachedPart, ImagePart } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
+import { finalAfterRetryFor } from './retry-for.js';
 import { countCacheLookup, countFetched } from './metrics/image-proxy-metrics.js';
 import { noCacheSpaceFailure } from './no-cache-space-failure.js';
 import { pickTransport } from './transports/pick-transport.js';
@@ -34,7 +35,7 @@ interface SharedTransfer {
   stoppedByShutdown?: boolean;
 }
 
-export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'reportProgress' | 'logger'>) {
+export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'reportProgress' | 'logger' | 'retryForMs'>) {
   const inFlight = new Map<string, SharedTransfer>();
 
   return async function downloadPart({ guid, part, fleet }: { guid: string; part: ImagePart; fleet?: FleetRef }): Promise<CachedPart> {
@@ -63,9 +64,17 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
 
     const workflowId = ctx.info.workflowExecution?.workflowId;
     let lastReport = 0;
+    // When bytes last arrived (this attempt or an earlier one): retries are bounded from there.
+    const earlier = ctx.info.heartbeatDetails as { progressAtMs?: unknown; bytesDone?: unknown } | undefined;
+    let progressAtMs = typeof earlier?.progressAtMs === 'number' ? earlier.progressAtMs : undefined;
+    let bytesSeen = typeof earlier?.bytesDone === 'number' ? earlier.bytesDone : 0;
     const beat = (): void => {
       const p = transfer.latest;
-      ctx.heartbeat(p);
+      if (p && p.bytesDone > bytesSeen) {
+        bytesSeen = p.bytesDone;
+        progressAtMs = Date.now();
+      }
+      ctx.heartbeat(p ? { ...p, ...(progressAtMs !== undefined ? { progressAtMs } : {}) } : undefined);
       const now = Date.now();
       if (p && workflowId && now - lastReport >= REPORT_EVERY_MS) {
         lastReport = now;
@@ -90,7 +99,8 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     } catch (err) {
       // The last waiter cancelled: answer only once the transfer has stopped and cleaned up.
       if (transfer.abort.signal.aborted) await transfer.done.catch(() => undefined);
-      throw err;
+      beat(); // notes bytes that arrived since the last beat
+      throw finalAfterRetryFor(err, deps.retryForMs, progressAtMs);
     } finally {
       clearInterval(timer);
       ctx.cancellationSignal.removeEventListener('abort', onCancel);

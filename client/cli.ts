@@ -13,6 +13,7 @@ import { ImageProxyClient, type ImageStatus } from './image-proxy-client.js';
 import { startFrontFromConfig, type FrontFromConfigOptions } from './http-front/front-from-config.js';
 import type { HttpFront } from './http-front/server.js';
 import type { CollectGarbageInput } from '../common/clean-up-contract.js';
+import { normalizeGuid } from '../common/guid.js';
 import type { DistributeImageResult } from '../common/distribute-contract.js';
 import { SEARCH_ATTRIBUTE_NAMES, type RegisterImageInput, type RegisterImageResult } from '../common/register-contract.js';
 import { ensureSearchAttributes } from '../workers/search-attributes.js';
@@ -305,7 +306,7 @@ program
         const { config } = await setup(program.opts<CommonOptions>());
         const sites = opts.site ? [opts.site] : Object.keys(config.sites);
         let report = await client.missing(sites);
-        if (opts.guid) report = report.filter((r) => r.guid === opts.guid);
+        if (opts.guid) report = report.filter((r) => r.guid === normalizeGuid(opts.guid));
         if (opts.json) console.log(JSON.stringify(report));
         else for (const r of report) console.log(`${r.guid}  missing at: ${r.missing.join(', ') || '(none)'}  present at: ${r.present.join(', ') || '(none)'}`);
         return;
@@ -357,7 +358,9 @@ program
   .command('demo')
   .description('start the embedded default, register a generated sample image from a local origin, print the ids, stop')
   .action(async () => {
-    const { dataDir, config, configDir } = await setup(program.opts<CommonOptions>());
+    const { dataDir, config: configured, configDir } = await setup(program.opts<CommonOptions>());
+    // The sample is served from loopback, which the outbound policy refuses unless allowed.
+    const config = { ...configured, http: { ...configured.http, allowedNetworks: [...configured.http.allowedNetworks, '127.0.0.0/8'] } };
     const logger = createLogger('warn');
     const env = await startDevEnvironment({ config, configDir, dataDir, hostId: hostIdFrom(), logger, headless: false });
     const sampleDir = await mkdtemp(join(tmpdir(), 'imageproxy-sample-'));
