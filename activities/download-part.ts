@@ -14,6 +14,7 @@ import type { CachedPart, ImagePart } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { pickTransport } from './transports/pick-transport.js';
 import type { TransferProgress } from './transports/transport.js';
+import { TransferRate } from './transfer-rate.js';
 
 /** Progress goes to the workflow at most this often (each report is a history event). */
 const REPORT_EVERY_MS = 2000;
@@ -54,9 +55,12 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace'
 
     const workflowId = ctx.info.workflowExecution?.workflowId;
     let lastReport = 0;
+    const rate = new TransferRate();
     const beat = (): void => {
       const p = transfer.latest;
-      ctx.heartbeat(p);
+      // The part type and rate are for `imageproxy status`, which reads the pending activity's details.
+      const bytesPerSecond = p ? rate.sample(Date.now(), p.bytesDone) : undefined;
+      ctx.heartbeat(p ? { ...p, type: part.type, ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}) } : p);
       const now = Date.now();
       if (p && workflowId && now - lastReport >= REPORT_EVERY_MS) {
         lastReport = now;

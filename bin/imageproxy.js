@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly (tsx), so a fresh clone needs no build step.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI (`npm run build` writes dist/). Without a build, or with
+// IMAGEPROXY_FROM_SOURCE=1 (development), it runs the TypeScript through tsx instead.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../client/cli.ts');
+const compiled = new URL('../dist/client/cli/main.js', import.meta.url);
+if (process.env.IMAGEPROXY_FROM_SOURCE !== '1' && existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../client/cli/main.ts');
+}

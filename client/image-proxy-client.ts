@@ -2,7 +2,7 @@
  * The typed client: start-or-attach a registration and wait for it, read status, list runs.
  * It validates requests before any I/O and talks only to Temporal, never to sites.
  */
-import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import type { ImageIds } from '../common/image-types.js';
 import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
@@ -13,9 +13,9 @@ import {
   progressQuery,
   type RegisterImageInput,
   type RegisterImageResult,
-  type RegisterProgress,
   type Stage,
 } from '../common/register-contract.js';
+import { withHeartbeats, type LiveProgress, type PendingActivity } from './live-progress.js';
 import type { collectGarbage } from '../workflows/collect-garbage.js';
 import type { registerImage } from '../workflows/register-image.js';
 import type { distributeImage } from '../workflows/distribute-image.js';
@@ -55,7 +55,8 @@ export interface ImageStatus {
   stage: Stage | 'deregistered' | undefined;
   /** When the image was removed from the site after this registration. */
   deregisteredAt?: Date;
-  progress?: RegisterProgress;
+  /** While running: the parts, with bytes, rate and ETA from their downloads' heartbeats. */
+  progress?: LiveProgress;
   ids?: ImageIds;
   error?: string;
   startTime: Date;
@@ -211,7 +212,7 @@ export class ImageProxyClient {
       ...(description.closeTime ? { closeTime: description.closeTime } : {}),
     };
     if (description.status.name === 'RUNNING') {
-      status.progress = await handle.query(progressQuery);
+      status.progress = withHeartbeats(await handle.query(progressQuery), this.pendingActivities(description.raw.pendingActivities));
       status.stage = status.progress.stage;
     } else if (description.status.name === 'COMPLETED') {
       status.ids = (await handle.result()).ids;
@@ -303,6 +304,21 @@ export class ImageProxyClient {
       args: [input],
       workflowId: `${cleanUpWorkflowId(input.site)}/now-${Date.now()}`,
       taskQueue: siteTaskQueue(input.site),
+    });
+  }
+
+  /** Pending activities of a description, their first heartbeat detail decoded. */
+  private pendingActivities(raw: WorkflowExecutionDescription['raw']['pendingActivities']): PendingActivity[] {
+    const converter = this.temporal.options.loadedDataConverter.payloadConverter;
+    return (raw ?? []).map((a) => {
+      const first = a.heartbeatDetails?.payloads?.[0];
+      let details: unknown;
+      try {
+        details = first ? converter.fromPayload(first) : undefined;
+      } catch {
+        details = undefined; // details of a shape we cannot decode say nothing about progress
+      }
+      return { activityType: a.activityType?.name ?? '', attempt: a.attempt ?? 1, details };
     });
   }
 

@@ -7,8 +7,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config-schema.js';
-import { installTemporalLogging } from './logger.js';
-import { bundleWorkflows, createSiteWorker, type SiteWorker } from './site-worker.js';
+import { installTemporalLogging } from './temporal-logging.js';
+import { createSiteWorker, type SiteWorker } from './site-worker.js';
+import { workflowBundleForWorkers } from './workflow-source.js';
 import { startDevServer, type DevServer } from './temporal-cli.js';
 
 export interface WorkersOptions {
@@ -27,7 +28,7 @@ export interface WorkersOptions {
 export async function startWorkers(options: WorkersOptions): Promise<{ workers: SiteWorker[]; done: Promise<void> }> {
   const sites = options.sites ?? Object.keys(options.config.sites);
   installTemporalLogging(options.logger);
-  const workflowBundle = await bundleWorkflows();
+  const workflowBundle = await workflowBundleForWorkers();
   const workers: SiteWorker[] = [];
   for (const site of sites) workers.push(await createSiteWorker({ ...options, site, workflowBundle }));
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);

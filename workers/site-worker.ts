@@ -4,10 +4,9 @@
  * which share files on disk). The site's credentials live here and nowhere else.
  */
 import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { CacheSpace } from '../activities/cache/cache-space.js';
@@ -21,23 +20,8 @@ import { hostTaskQueue, siteTaskQueue } from '../common/naming.js';
 import { partProgressSignal } from '../common/register-contract.js';
 import type { Config } from '../config/config-schema.js';
 import { ensureCleanUpSchedule } from './clean-up-schedule.js';
+import { WORKFLOWS_PATH } from './workflow-source.js';
 import { createSiteBackend } from './site-backends.js';
-
-export const WORKFLOWS_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
-
-/** Bundle the workflow code once, to share between workers (bundling takes seconds). */
-export async function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
-}
-
-const quietBundlerLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: (message: string, meta?: Record<string, unknown>) => console.error(message, meta ?? ''),
-};
 
 /** How often a worker checks the cache holders of its host against Temporal. */
 const HOLD_SWEEP_MS = 60_000;
@@ -53,7 +37,7 @@ export interface SiteWorkerOptions {
   namespace: string;
   logger: Logger;
   /** A prebuilt workflow bundle; the workflows are bundled from source when absent. */
-  workflowBundle?: WorkflowBundle;
+  workflowBundle?: WorkflowBundleOption;
 }
 
 export interface SiteWorker {

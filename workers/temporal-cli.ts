@@ -11,7 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_NAMES } from '../common/register-contract.js';
 
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The checkout: this file is workers/temporal-cli.ts, or dist/workers/temporal-cli.js once built. */
+const PROJECT_ROOT = projectRootAbove(dirname(fileURLToPath(import.meta.url)));
+
+function projectRootAbove(dir: string): string {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json'))) return d;
+    if (dirname(d) === d) return resolve(dir, '..');
+  }
+}
 
 /** Path of the `temporal` CLI to run. */
 export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,0 +1,46 @@
+/** `imageproxy demo`: the embedded default registers a generated sample image from a local origin, prints the ids, stops. */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { defaultSiteOf, hostIdFrom } from '../../../config/load-config.js';
+import type { CliContext } from '../cli-context.js';
+import { processLogger } from '../process-logger.js';
+
+export function defineDemoCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('demo')
+    .description('start the embedded default, register a generated sample image from a local origin, print the ids, stop')
+    .action(() => runDemo(ctx));
+}
+
+async function runDemo(ctx: CliContext): Promise<void> {
+  const { dataDir, config, configDir } = await ctx.loadConfig();
+  const logger = await processLogger(ctx, 'warn');
+  const [{ startDevEnvironment }, { ImageProxyClient }, { serveDirectory, sha1Hex, writeSampleImage }] = await Promise.all([
+    import('../../../workers/dev-environment.js'),
+    import('../../image-proxy-client.js'),
+    import('../../demo/sample-image.js'),
+  ]);
+  const env = await startDevEnvironment({ config, configDir, dataDir, hostId: hostIdFrom(ctx.io.env), logger, headless: true });
+  const sampleDir = await mkdtemp(join(tmpdir(), 'imageproxy-sample-'));
+  const { baseUrl, server } = await serveDirectory(sampleDir);
+  const client = await ImageProxyClient.connect({ address: env.address, namespace: env.namespace });
+  try {
+    const sample = await writeSampleImage(sampleDir);
+    const metadata = sample.metadataFor(baseUrl);
+    await writeFile(join(sampleDir, 'image.xml'), metadata);
+    const guid = sha1Hex(metadata);
+    const site = defaultSiteOf(config);
+    ctx.print(`registering ${baseUrl}/image.xml (GUID ${guid}) at site ${site} …`);
+    const first = await client.registerImage({ url: `${baseUrl}/image.xml`, guid, site });
+    ctx.print(JSON.stringify({ guid: first.guid, site: first.site, ids: first.ids }));
+    const again = await client.registerImage({ url: `${baseUrl}/image.xml`, guid, site });
+    ctx.print(`asked again: ${again.alreadyRegistered ? 'answered from the site, nothing downloaded' : 'registered again'}`);
+  } finally {
+    await client.close();
+    server.close();
+    await env.stop();
+    await rm(sampleDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,23 @@
+/** A `CliIo` over buffers, to run `imageproxy` commands in process and read what they printed. */
+import type { CliIo } from '../../client/cli/cli-io.js';
+import { runCli } from '../../client/cli/run-cli.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCliInProcess(argv: string[], env: NodeJS.ProcessEnv, opts: { tty?: boolean } = {}): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    out: (t) => (stdout += t),
+    err: (t) => (stderr += t),
+    errIsTTY: opts.tty === true,
+    env,
+    untilStopped: () => new Promise(() => undefined),
+  };
+  const code = await runCli(argv, io);
+  return { code, stdout, stderr };
+}
