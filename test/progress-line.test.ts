@@ -15,7 +15,7 @@ describe('progress line of imageproxy register', () => {
     expect(formatBytes(1.5 * 2 ** 30)).toBe('1.5 GiB');
   });
   it('says one part with its rate and time left', () => {
-    expect(partLine({ type: 'FILESYSTEM', url: 'u', bytesDone: 1 << 30, bytesTotal: 8 << 30, bytesPerSecond: 42 << 20, etaSeconds: 166 })).toBe(
+    expect(partLine({ type: 'FILESYSTEM', url: 'u', bytesDone: 2 ** 30, bytesTotal: 8 * 2 ** 30, bytesPerSecond: 42 * 2 ** 20, etaSeconds: 166 })).toBe(
       'FILESYSTEM 1.0 GiB of 8.0 GiB (12%) at 42.0 MiB/s, ETA 2m46s',
     );
     expect(partLine({ type: 'KERNEL', url: 'k', bytesDone: 10, attempt: 2 })).toBe('KERNEL 10 B (attempt 2)');

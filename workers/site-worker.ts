@@ -23,6 +23,13 @@ import { ensureCleanUpSchedule } from './clean-up-schedule.js';
 import { WORKFLOWS_PATH } from './workflow-source.js';
 import { createSiteBackend } from './site-backends.js';
 
+/**
+ * Heartbeats reach the server at most this often (the SDK's default is 0.8 × the heartbeat
+ * timeout, 24 s for downloads): `imageproxy status` and the UI read live progress from them.
+ * They cost an RPC each, no history events.
+ */
+const HEARTBEAT_SENT_EVERY = '2s';
+
 /** How often a worker checks the cache holders of its host against Temporal. */
 const HOLD_SWEEP_MS = 60_000;
 
@@ -143,8 +150,8 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   });
 
   const workflowSource = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
-  const siteWorker = await Worker.create({ connection, namespace, taskQueue: siteQueue, activities, ...workflowSource });
-  const hostWorker = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities });
+  const siteWorker = await Worker.create({ connection, namespace, taskQueue: siteQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_SENT_EVERY, ...workflowSource });
+  const hostWorker = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_SENT_EVERY });
 
   let running: Promise<void> | undefined;
   const run = (): Promise<void> => {
