@@ -8,7 +8,8 @@
  * with a fresh data directory, registers a generated sample once, then measures. Prints `uptime`.
  *   npm run bench:cli                # builds first; BENCH_CALLS=20 by default
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,10 +25,15 @@ interface Sample {
 }
 
 /** Run `argv` once under bash's `times` (the child's user + system CPU), timing the wall clock here. */
-function measure(argv: string[], env: NodeJS.ProcessEnv): Sample {
+async function measure(argv: string[], env: NodeJS.ProcessEnv): Promise<Sample> {
   const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   const start = process.hrtime.bigint();
-  const out = execFileSync('bash', ['-c', `${quoted} >/dev/null 2>&1 || echo "exit $?" >&2; times`], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  // Asynchronous: the sample origin is served by this process.
+  const { stdout: out, stderr } = await promisify(execFile)('bash', ['-c', `${quoted} >/dev/null 2>&1 || echo "exit $?" >&2; times`], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  if (stderr) throw new Error(`${argv.join(' ')} failed: ${stderr}`);
   const wall = Number(process.hrtime.bigint() - start) / 1e9;
   // `times`: line 1 the shell, line 2 its children: "0m0.123s 0m0.045s".
   const children = out.trim().split('\n')[1] ?? '';
@@ -40,9 +46,10 @@ const quantile = (xs: number[], q: number): number => {
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
 };
 
-function series(name: string, argv: string[], env: NodeJS.ProcessEnv, n = calls): { name: string; samples: Sample[] } {
-  measure(argv, env); // warm the page cache
-  const samples = Array.from({ length: n }, () => measure(argv, env));
+async function series(name: string, argv: string[], env: NodeJS.ProcessEnv, n = calls): Promise<{ name: string; samples: Sample[] }> {
+  await measure(argv, env); // warm the page cache
+  const samples: Sample[] = [];
+  for (let i = 0; i < n; i++) samples.push(await measure(argv, env));
   return { name, samples };
 }
 
@@ -58,7 +65,7 @@ const [port, uiPort] = [await freePort(), await freePort()];
 const address = `127.0.0.1:${port}`;
 const env = { IMAGEPROXY_DATA_DIR: join(dir, 'data'), TEMPORAL_ADDRESS: address };
 const dev = spawn('node', [cli, 'dev', '--port', String(port), '--ui-port', String(uiPort), '--no-http', '--log-format', 'json'], {
-  env: { ...process.env, IMAGEPROXY_DATA_DIR: env.IMAGEPROXY_DATA_DIR, TEMPORAL_ADDRESS: '' },
+  env: { ...process.env, IMAGEPROXY_DATA_DIR: env.IMAGEPROXY_DATA_DIR, TEMPORAL_ADDRESS: '', IMAGEPROXY_LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const { server, baseUrl } = await serveDirectory(join(dir));
@@ -76,15 +83,15 @@ try {
   await writeFile(join(dir, 'image.xml'), metadata);
   const guid = sha1Hex(metadata);
   const register = [process.execPath, cli, 'register', '--url', `${baseUrl}/image.xml`, '--guid', guid, '--json'];
-  execFileSync(register[0]!, register.slice(1), { env: { ...process.env, ...env }, stdio: 'ignore' }); // the first registration, not measured
+  await measure(register, env); // the first registration, not measured
 
   console.log(`bench/cli ${new Date().toISOString()}  ${calls} calls each; node ${process.version}`);
   console.log(`load before: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
-  const node0 = series('node -e 0 (baseline)', [process.execPath, '-e', '0'], env);
-  const help = series('imageproxy --help', [process.execPath, cli, '--help'], env);
-  const status = series('imageproxy status GUID', [process.execPath, cli, 'status', guid], env);
-  const cached = series('imageproxy register (cached)', register, env);
-  const describe = series('temporal workflow describe', [findTemporalCli(), 'workflow', 'describe', '--address', address, '-w', `imageproxy/local/${guid}`], env);
+  const node0 = await series('node -e 0 (baseline)', [process.execPath, '-e', '0'], env);
+  const help = await series('imageproxy --help', [process.execPath, cli, '--help'], env);
+  const status = await series('imageproxy status GUID', [process.execPath, cli, 'status', guid], env);
+  const cached = await series('imageproxy register (cached)', register, env);
+  const describe = await series('temporal workflow describe', [findTemporalCli(), 'workflow', 'describe', '--address', address, '-w', `imageproxy/local/${guid}`], env);
   console.log(row(node0));
   console.log(row(help, node0));
   console.log(row(status, node0));
