@@ -3,7 +3,8 @@
  *   (1) start-up: `imageproxy --help` and `imageproxy status GUID` beside `node -e 0`: CPU seconds
  *       (user + system, of the child) and wall, median of the runs;
  *   (2) answers for an image already registered: `register` (cached) and `status`, p50 and p95 of
- *       20 calls each, beside `temporal workflow describe` of the same run (the Temporal CLI).
+ *       20 calls each, beside `temporal workflow describe` of the same run (the Temporal CLI);
+ *   (3) `register --site nosuch`: refused (exit 64) before connecting, 5 calls.
  * It starts `imageproxy dev --no-http` (compiled, prebuilt workflow bundle) on free loopback ports
  * with a fresh data directory, registers a generated sample once, then measures. Prints `uptime`.
  *   npm run bench:cli                # builds first; BENCH_CALLS=20 by default
@@ -25,11 +26,11 @@ interface Sample {
 }
 
 /** Run `argv` once under bash's `times` (the child's user + system CPU), timing the wall clock here. */
-async function measure(argv: string[], env: NodeJS.ProcessEnv): Promise<Sample> {
+async function measure(argv: string[], env: NodeJS.ProcessEnv, expectedExit = 0): Promise<Sample> {
   const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   const start = process.hrtime.bigint();
   // Asynchronous: the sample origin is served by this process.
-  const { stdout: out, stderr } = await promisify(execFile)('bash', ['-c', `${quoted} >/dev/null 2>&1 || echo "exit $?" >&2; times`], {
+  const { stdout: out, stderr } = await promisify(execFile)('bash', ['-c', `${quoted} >/dev/null 2>&1; code=$?; [ $code = ${expectedExit} ] || echo "exit $code" >&2; times`], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
   });
@@ -46,10 +47,10 @@ const quantile = (xs: number[], q: number): number => {
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
 };
 
-async function series(name: string, argv: string[], env: NodeJS.ProcessEnv, n = calls): Promise<{ name: string; samples: Sample[] }> {
-  await measure(argv, env); // warm the page cache
+async function series(name: string, argv: string[], env: NodeJS.ProcessEnv, n = calls, expectedExit = 0): Promise<{ name: string; samples: Sample[] }> {
+  await measure(argv, env, expectedExit); // warm the page cache
   const samples: Sample[] = [];
-  for (let i = 0; i < n; i++) samples.push(await measure(argv, env));
+  for (let i = 0; i < n; i++) samples.push(await measure(argv, env, expectedExit));
   return { name, samples };
 }
 
@@ -91,12 +92,14 @@ try {
   const help = await series('imageproxy --help', [process.execPath, cli, '--help'], env);
   const status = await series('imageproxy status GUID', [process.execPath, cli, 'status', guid], env);
   const cached = await series('imageproxy register (cached)', register, env);
+  const unknownSite = await series('imageproxy register --site nosuch', [...register, '--site', 'nosuch'], env, 5, 64);
   const describe = await series('temporal workflow describe', [findTemporalCli(), 'workflow', 'describe', '--address', address, '-w', `imageproxy/local/${guid}`], env);
   console.log(row(node0));
   console.log(row(help, node0));
   console.log(row(status, node0));
   console.log(row(cached, node0));
   console.log(row(describe, node0));
+  console.log(row(unknownSite, node0));
   const p50 = (s: { samples: Sample[] }): number => quantile(s.samples.map((x) => x.wall), 0.5);
   console.log(`ratios of wall p50 to temporal workflow describe: status ${(p50(status) / p50(describe)).toFixed(2)}, register (cached) ${(p50(cached) / p50(describe)).toFixed(2)}`);
   console.log(`load after: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
