@@ -1,24 +1,45 @@
 /**
- * All activities of one site's worker, built from its dependencies (see workers/site-worker.ts).
- * Workflows import only the type of this factory, so no activity code enters the workflow bundle.
+ * The activities of one site's workers, built from their dependencies (see workers/site-worker.ts),
+ * in two sets registered on two task queues: the site's queue (any worker of the site may serve
+ * them) and this host's queue (they share files on this host's disk). Each worker registers only
+ * its own set, so a call sent to the wrong queue fails (NotFoundError) instead of running on a
+ * host without the files. Workflows import only the types of these factories, so no activity code
+ * enters the workflow bundle.
  */
 import type { ActivityDeps } from './activity-deps.js';
 import { makeAwaitRegistration } from './await-registration.js';
 import { makeReleaseCacheHolds } from './cache/release-cache-holds.js';
+import { makeClaimHost } from './claim-host.js';
 import { makeCleanUpActivities } from './clean-up-images.js';
+import { makeDeregisterImage } from './deregister-image.js';
 import { makeDownloadPart } from './download-part.js';
+import { makeLookupImage } from './lookup-image.js';
 import { makeFetchMetadata } from './metadata/fetch-metadata.js';
-import { makeSiteActivities } from './register-parts.js';
+import { makeProvisionNodes } from './provision-nodes.js';
+import { makeRegisterParts } from './register-parts.js';
 
-export function createActivities(deps: ActivityDeps) {
+/** Activities of the site's task queue: short calls any worker of the site may serve. */
+export function createSiteQueueActivities(deps: ActivityDeps) {
   return {
+    claimHost: makeClaimHost(deps),
+    lookupImage: makeLookupImage(deps),
     fetchMetadata: makeFetchMetadata(deps),
-    downloadPart: makeDownloadPart(deps),
     awaitRegistration: makeAwaitRegistration(deps),
-    releaseCacheHolds: makeReleaseCacheHolds(deps),
-    ...makeSiteActivities(deps),
+    provisionNodes: makeProvisionNodes(deps),
+    deregisterImage: makeDeregisterImage(deps),
     ...makeCleanUpActivities(deps),
   };
 }
 
+/** Activities of this host's task queue: they read and write this host's cache. */
+export function createHostQueueActivities(deps: ActivityDeps) {
+  return {
+    downloadPart: makeDownloadPart(deps),
+    registerParts: makeRegisterParts(deps),
+    releaseCacheHolds: makeReleaseCacheHolds(deps),
+  };
+}
+
+export type SiteQueueActivities = ReturnType<typeof createSiteQueueActivities>;
+export type HostQueueActivities = ReturnType<typeof createHostQueueActivities>;
 export type { ActivityDeps } from './activity-deps.js';

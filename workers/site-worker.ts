@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { createActivities } from '../activities/index.js';
+import { createHostQueueActivities, createSiteQueueActivities, type ActivityDeps } from '../activities/index.js';
 import { CacheSpace } from '../activities/cache/cache-space.js';
 import { ContentCache } from '../activities/cache/content-cache.js';
 import { IndexedContentCache } from '../activities/cache/indexed-content-cache.js';
@@ -135,7 +135,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     tmpDir,
     logger: logger.child({ site, transport: 'bittorrent' }),
   });
-  const activities = createActivities({
+  const deps: ActivityDeps = {
     backend,
     cache,
     cacheSpace,
@@ -147,11 +147,12 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
     temporal: client.workflow,
-  });
+  };
 
   const workflowSource = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
-  const siteWorker = await Worker.create({ connection, namespace, taskQueue: siteQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_SENT_EVERY, ...workflowSource });
-  const hostWorker = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_SENT_EVERY });
+  // Each queue's worker registers only that queue's activities: a call sent to the wrong one fails.
+  const siteWorker = await Worker.create({ connection, namespace, taskQueue: siteQueue, activities: createSiteQueueActivities(deps), maxHeartbeatThrottleInterval: HEARTBEAT_SENT_EVERY, ...workflowSource });
+  const hostWorker = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities: createHostQueueActivities(deps), maxHeartbeatThrottleInterval: HEARTBEAT_SENT_EVERY });
 
   let running: Promise<void> | undefined;
   const run = (): Promise<void> => {

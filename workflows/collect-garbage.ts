@@ -5,13 +5,13 @@
  * cloud images are removed by policy. What it did is its result and its memo.
  */
 import { ApplicationFailure, proxyActivities, upsertMemo } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.js';
+import type { createSiteQueueActivities } from '../activities/index.js';
 import { cleanUpCutoff, type CleanUpOutcome, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import { isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
 
-type Activities = ReturnType<typeof createActivities>;
+type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 
 export async function collectGarbage(input: CollectGarbageInput): Promise<CollectGarbageResult> {
   // Workflow time is deterministic (the time of the workflow task).
@@ -26,7 +26,7 @@ export async function collectGarbage(input: CollectGarbageInput): Promise<Collec
   const { site } = input;
   const { cutoff } = chosen;
   const dryRun = input.dryRun === true;
-  const onSite = proxyActivities<Activities>({
+  const onSite = proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     startToCloseTimeout: '10m',
     retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },

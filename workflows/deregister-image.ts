@@ -5,14 +5,14 @@
  * show the removal beside the registrations of the GUID.
  */
 import { ApplicationFailure, proxyActivities, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.js';
+import type { createSiteQueueActivities } from '../activities/index.js';
 import type { DeregisterImageInput, DeregisterImageResult } from '../common/distribute-contract.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
 import { ImageGuidKey, ImageSiteKey, ImageStageKey } from '../common/register-contract.js';
 
-type Activities = ReturnType<typeof createActivities>;
+type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 
 export async function deregisterImage(input: DeregisterImageInput): Promise<DeregisterImageResult> {
   const problem = guidProblem(input?.guid) ?? (isSiteName(input?.site) ? undefined : `not a site name: ${JSON.stringify(input?.site)}`);
@@ -24,7 +24,7 @@ export async function deregisterImage(input: DeregisterImageInput): Promise<Dere
     { key: ImageStageKey, value: 'deregistering' },
   ]);
   upsertMemo({ guid, site, operation: 'deregister' });
-  const onSite = proxyActivities<Activities>({
+  const onSite = proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     startToCloseTimeout: '30m',
     heartbeatTimeout: '2m',

@@ -29,7 +29,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { createActivities } from '../activities/index.js';
+import type { createSiteQueueActivities } from '../activities/index.js';
 import type { DistributeImageInput, DistributeImageResult, SiteOutcome } from '../common/distribute-contract.js';
 import { distributeProgressQuery } from '../common/distribute-contract.js';
 import { ErrorType } from '../common/errors.js';
@@ -37,11 +37,11 @@ import { guidProblem, isSiteName } from '../common/guid.js';
 import { prefetchWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { ImageGuidKey, ImageStageKey, type RegisterImageInput, type RegisterImageResult } from '../common/register-contract.js';
 
-type Activities = ReturnType<typeof createActivities>;
+type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 
 const DAY_MS = 24 * 3600 * 1000;
 
-const attach = proxyActivities<Activities>({
+const attach = proxyActivities<SiteActivities>({
   startToCloseTimeout: '25h',
   heartbeatTimeout: '1m',
   retry: { initialInterval: '1s', maximumInterval: '1m', nonRetryableErrorTypes: [ErrorType.InvalidRequest, ErrorType.SiteRejected] },

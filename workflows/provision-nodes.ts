@@ -5,14 +5,14 @@
  * the image's search attributes, so the Temporal UI lists it beside the GUID's registrations.
  */
 import { ApplicationFailure, proxyActivities, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.js';
+import type { createSiteQueueActivities } from '../activities/index.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
 import { nodesProblem, type ProvisionNodesInput, type ProvisionNodesResult } from '../common/provision-contract.js';
 import { ImageGuidKey, ImageSiteKey, ImageStageKey } from '../common/register-contract.js';
 
-type Activities = ReturnType<typeof createActivities>;
+type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 
 export async function provisionNodes(input: ProvisionNodesInput): Promise<ProvisionNodesResult> {
   const problem =
@@ -26,7 +26,7 @@ export async function provisionNodes(input: ProvisionNodesInput): Promise<Provis
     { key: ImageStageKey, value: 'provisioning' },
   ]);
   upsertMemo({ guid, site, operation: 'provision', nodes });
-  const onSite = proxyActivities<Activities>({
+  const onSite = proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     startToCloseTimeout: '30m',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },

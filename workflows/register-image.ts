@@ -17,7 +17,7 @@ import {
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.js';
+import type { createHostQueueActivities, createSiteQueueActivities } from '../activities/index.js';
 import type { ImageIds, ImagePart } from '../common/image-types.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
@@ -35,7 +35,8 @@ import {
   type Stage,
 } from '../common/register-contract.js';
 
-type Activities = ReturnType<typeof createActivities>;
+type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
+type HostActivities = ReturnType<typeof createHostQueueActivities>;
 
 const retry = {
   initialInterval: '1s',
@@ -85,7 +86,7 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
   upsertMemo({ url, guid, site, mode });
 
   // Short calls that any worker of the site may serve.
-  const onSite = proxyActivities<Activities>({
+  const onSite = proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     startToCloseTimeout: '5m',
     retry,
@@ -129,7 +130,7 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
 
   /** Download on one host, then register there (a prefetch stops after the download). */
   async function downloadAndRegister(hostQueue: string, parts: ImagePart[]): Promise<{ ids: ImageIds; sizes: Record<string, number> }> {
-    const onHost = proxyActivities<Activities>({
+    const onHost = proxyActivities<HostActivities>({
       taskQueue: hostQueue,
       scheduleToStartTimeout: HOST_PICKUP_TIMEOUT,
       startToCloseTimeout: '24h',
@@ -157,7 +158,7 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
  * holds of ended runs itself (checked against Temporal) when it comes back.
  */
 async function releaseCacheHolds(hostQueue: string): Promise<void> {
-  const onHost = proxyActivities<Activities>({
+  const onHost = proxyActivities<HostActivities>({
     taskQueue: hostQueue,
     scheduleToStartTimeout: '1m',
     startToCloseTimeout: '1m',

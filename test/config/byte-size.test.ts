@@ -33,6 +33,14 @@ describe('parseDuration', () => {
     expect(parseDuration(250)).toBe(250);
     expect(parseDuration('soon')).toMatchObject({ error: expect.stringContaining('not a duration') });
   });
+  it('reads what ms reads, and refuses a unitless string and zero', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration(' 1.5h ')).toBe(5_400_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('90')).toMatchObject({ error: expect.stringContaining('not a duration') });
+    expect(parseDuration('0s')).toMatchObject({ error: expect.stringContaining('> 0') });
+    expect(parseDuration('-5m')).toMatchObject({ error: expect.stringContaining('not a duration') });
+  });
 });
 
 describe('cache and gc config', () => {
