@@ -18,10 +18,20 @@ export function addHttpOptions(command: Command): Command {
     .option('--insecure', 'allow a non-loopback --http-host without authentication in the config');
 }
 
-/** Start the front as the command line says, and say where it listens. */
+/** Where the front answers: the WSDL of the SOAP service and the JSON API's root. */
+export interface FrontUrls {
+  soap: string;
+  json: string;
+}
+
+export function frontUrls(front: HttpFront): FrontUrls {
+  return { soap: `${front.url}/axis2/services/IMAGEPROXY?wsdl`, json: `${front.url}/v1/images` };
+}
+
+/** Start the front as the command line says; unless `quiet` (--json), say where it listens. */
 export async function startFront(
   io: CliIo,
-  opts: HttpOptions,
+  opts: HttpOptions & { quiet?: boolean },
   deps: Pick<FrontFromConfigOptions, 'config' | 'configDir' | 'client' | 'logger'>,
 ): Promise<HttpFront> {
   const { startFrontFromConfig } = await import('../http-front/front-from-config.js');
@@ -31,6 +41,7 @@ export async function startFront(
     port: Number(opts.httpPort),
     ...(opts.insecure ? { insecure: true } : {}),
   });
-  io.out(`SOAP: ${front.url}/axis2/services/IMAGEPROXY?wsdl  JSON: ${front.url}/v1/images\n`);
+  const urls = frontUrls(front);
+  if (!opts.quiet) io.out(`SOAP: ${urls.soap}  JSON: ${urls.json}\n`);
   return front;
 }

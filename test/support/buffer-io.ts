@@ -8,15 +8,26 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function runCliInProcess(argv: string[], env: NodeJS.ProcessEnv, opts: { tty?: boolean } = {}): Promise<CliRun> {
+/**
+ * Run `argv` in process. Foreground commands (`serve`, `dev`) stop when `opts.stop` resolves;
+ * `opts.onOut` sees stdout as it grows.
+ */
+export async function runCliInProcess(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { tty?: boolean; stop?: Promise<void>; onOut?: (stdout: string) => void } = {},
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
-    out: (t) => (stdout += t),
+    out: (t) => {
+      stdout += t;
+      opts.onOut?.(stdout);
+    },
     err: (t) => (stderr += t),
     errIsTTY: opts.tty === true,
     env,
-    untilStopped: () => new Promise(() => undefined),
+    untilStopped: () => opts.stop ?? new Promise(() => undefined),
   };
   const code = await runCli(argv, io);
   return { code, stdout, stderr };

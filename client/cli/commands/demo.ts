@@ -11,10 +11,19 @@ export function defineDemoCommand(program: Command, ctx: CliContext): void {
   program
     .command('demo')
     .description('start the embedded default, register a generated sample image from a local origin, print the ids, stop')
-    .action(() => runDemo(ctx));
+    .option('--json', 'print one JSON object at the end instead of the lines')
+    .action((opts: { json?: boolean }) => runDemo(ctx, opts));
 }
 
-async function runDemo(ctx: CliContext): Promise<void> {
+/** `--json`: the first registration and whether asking again was answered from the site. */
+export interface DemoJson {
+  guid: string;
+  site: string;
+  ids: Record<string, string>;
+  askedAgainAlreadyRegistered: boolean;
+}
+
+async function runDemo(ctx: CliContext, opts: { json?: boolean }): Promise<void> {
   const { dataDir, config, configDir } = await ctx.loadConfig();
   const logger = await processLogger(ctx, 'warn');
   const [{ startDevEnvironment }, { ImageProxyClient }, { serveDirectory, sha1Hex, writeSampleImage }] = await Promise.all([
@@ -32,11 +41,13 @@ async function runDemo(ctx: CliContext): Promise<void> {
     await writeFile(join(sampleDir, 'image.xml'), metadata);
     const guid = sha1Hex(metadata);
     const site = defaultSiteOf(config);
-    ctx.print(`registering ${baseUrl}/image.xml (GUID ${guid}) at site ${site} …`);
+    if (!opts.json) ctx.print(`registering ${baseUrl}/image.xml (GUID ${guid}) at site ${site} …`);
     const first = await client.registerImage({ url: `${baseUrl}/image.xml`, guid, site });
-    ctx.print(JSON.stringify({ guid: first.guid, site: first.site, ids: first.ids }));
+    if (!opts.json) ctx.print(JSON.stringify({ guid: first.guid, site: first.site, ids: first.ids }));
     const again = await client.registerImage({ url: `${baseUrl}/image.xml`, guid, site });
-    ctx.print(`asked again: ${again.alreadyRegistered ? 'answered from the site, nothing downloaded' : 'registered again'}`);
+    if (opts.json) {
+      ctx.printJson({ guid: first.guid, site: first.site, ids: first.ids, askedAgainAlreadyRegistered: again.alreadyRegistered } satisfies DemoJson);
+    } else ctx.print(`asked again: ${again.alreadyRegistered ? 'answered from the site, nothing downloaded' : 'registered again'}`);
   } finally {
     await client.close();
     server.close();

@@ -8,7 +8,7 @@ import type { ImageProxyClient } from '../../image-proxy-client.js';
 import type { HttpFront } from '../../http-front/server.js';
 import type { CliContext } from '../cli-context.js';
 import { processLogger } from '../process-logger.js';
-import { addHttpOptions, startFront, type HttpOptions } from '../start-front.js';
+import { addHttpOptions, frontUrls, startFront, type FrontUrls, type HttpOptions } from '../start-front.js';
 
 export function defineDevCommand(program: Command, ctx: CliContext): void {
   addHttpOptions(
@@ -17,11 +17,22 @@ export function defineDevCommand(program: Command, ctx: CliContext): void {
       .description('start a Temporal dev server (unless TEMPORAL_ADDRESS is set), a worker for every site and the SOAP/JSON front; stays in the foreground')
       .option('--port <port>', 'Temporal gRPC port', '7233')
       .option('--ui-port <port>', 'Temporal UI port', '8233')
-      .option('--no-http', 'do not start the SOAP/JSON front'),
-  ).action((opts: { port: string; uiPort: string } & HttpOptions) => runDev(ctx, opts));
+      .option('--no-http', 'do not start the SOAP/JSON front')
+      .option('--json', 'once ready, print where everything listens as one JSON object'),
+  ).action((opts: DevOptions) => runDev(ctx, opts));
 }
 
-async function runDev(ctx: CliContext, opts: { port: string; uiPort: string } & HttpOptions): Promise<void> {
+type DevOptions = { port: string; uiPort: string; json?: boolean } & HttpOptions;
+
+/** `--json`, printed once everything runs. */
+export interface DevJson {
+  temporal: { address: string; namespace: string; ui?: string };
+  front?: FrontUrls;
+  sites: string[];
+  dataDir: string;
+}
+
+async function runDev(ctx: CliContext, opts: DevOptions): Promise<void> {
   const { dataDir, config, configDir } = await ctx.loadConfig();
   const { env: processEnv } = ctx.io;
   const logger = await processLogger(ctx);
@@ -37,22 +48,33 @@ async function runDev(ctx: CliContext, opts: { port: string; uiPort: string } & 
     ...(processEnv.TEMPORAL_ADDRESS ? { address: processEnv.TEMPORAL_ADDRESS } : {}),
     ...(processEnv.TEMPORAL_NAMESPACE ? { namespace: processEnv.TEMPORAL_NAMESPACE } : {}),
   });
-  ctx.print(`Temporal: ${env.address} (namespace ${env.namespace})`);
-  if (env.uiUrl) ctx.print(`Temporal UI: ${env.uiUrl}`);
+  if (!opts.json) {
+    ctx.print(`Temporal: ${env.address} (namespace ${env.namespace})`);
+    if (env.uiUrl) ctx.print(`Temporal UI: ${env.uiUrl}`);
+  }
   let front: HttpFront | undefined;
   let client: ImageProxyClient | undefined;
   try {
     if (opts.http) {
       const { ImageProxyClient: Client } = await import('../../image-proxy-client.js');
       client = await Client.connect({ address: env.address, namespace: env.namespace });
-      front = await startFront(ctx.io, opts, { config, configDir, client, logger });
+      front = await startFront(ctx.io, { ...opts, quiet: opts.json === true }, { config, configDir, client, logger });
     }
   } catch (err) {
     await client?.close();
     await env.stop();
     throw err;
   }
-  ctx.print(`Sites: ${env.workers.map((w) => w.site).join(', ')}; data in ${dataDir}. Ctrl-C stops.`);
+  const sites = env.workers.map((w) => w.site);
+  if (opts.json) {
+    const ready: DevJson = {
+      temporal: { address: env.address, namespace: env.namespace, ...(env.uiUrl ? { ui: env.uiUrl } : {}) },
+      ...(front ? { front: frontUrls(front) } : {}),
+      sites,
+      dataDir,
+    };
+    ctx.printJson(ready);
+  } else ctx.print(`Sites: ${sites.join(', ')}; data in ${dataDir}. Ctrl-C stops.`);
   await env.done;
   await front?.close();
   await client?.close();

@@ -9,7 +9,8 @@ export function defineWorkerCommand(program: Command, ctx: CliContext): void {
     .command('worker')
     .description('run the workers of some sites against TEMPORAL_ADDRESS')
     .option('--site <name...>', 'sites to serve (default: all in the config)')
-    .action(async (opts: { site?: string[] }) => {
+    .option('--json', 'once serving, print {"sites":[…]} on stdout')
+    .action(async (opts: { site?: string[]; json?: boolean }) => {
       const { dataDir, config, configDir } = await ctx.loadConfig();
       const sites = opts.site ? await ctx.knownSites(opts.site) : undefined;
       const logger = await processLogger(ctx);
@@ -25,6 +26,7 @@ export function defineWorkerCommand(program: Command, ctx: CliContext): void {
         ...(sites ? { sites } : {}),
       });
       ctx.io.err(`serving sites ${workers.map((w) => w.site).join(', ')}\n`);
+      if (opts.json) ctx.printJson({ sites: workers.map((w) => w.site) });
       await done;
     });
 }

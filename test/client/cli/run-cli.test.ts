@@ -118,4 +118,29 @@ describe('imageproxy commands in process', () => {
       await handle.result().catch(() => undefined);
     }
   });
+
+  it('serve --json prints where the front listens as one JSON object, and the front answers there', async () => {
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => (stop = r));
+    let urls: { soap: string; json: string } | undefined;
+    let ready!: () => void;
+    const listening = new Promise<void>((r) => (ready = r));
+    const running = runCliInProcess(['serve', '--http-port', '0', '--json'], env, {
+      stop: stopped,
+      onOut: (out) => {
+        urls = JSON.parse(out) as { soap: string; json: string };
+        ready();
+      },
+    });
+    await Promise.race([listening, running]);
+    try {
+      expect(Object.keys(urls ?? {}).sort()).toEqual(['json', 'soap']);
+      const wsdl = await fetch(urls!.soap);
+      expect(wsdl.status).toBe(200);
+      expect(await wsdl.text()).toContain('wsdl:definitions');
+    } finally {
+      stop();
+    }
+    expect((await running).code).toBe(0);
+  });
 });
