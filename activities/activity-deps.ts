@@ -3,16 +3,14 @@ import type { WorkflowClient } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { CachedPart } from '../common/image-types.js';
 import type { PartProgressUpdate } from '../common/register-contract.js';
-import type { CacheSpace } from './cache/cache-space.js';
-import type { ContentCache } from './cache/content-cache.js';
+import type { HostCache } from './cache/host-cache.js';
 import type { SiteBackend } from './sites/site-backend.js';
 import type { Transport } from './transports/transport.js';
 
 export interface ActivityDeps {
   backend: SiteBackend;
-  cache: ContentCache;
-  /** Quota, holders and eviction of `cache` (see activities/cache/cache-space.ts). */
-  cacheSpace: CacheSpace;
+  /** This host's download cache: files, holds, quota and eviction. */
+  cache: HostCache;
   transports: readonly Transport[];
   /** Scratch space on the same file system as the cache. */
   tmpDir: string;

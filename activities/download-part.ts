@@ -12,6 +12,7 @@ import { Context } from '@temporalio/activity';
 import { ErrorType } from '../common/errors.js';
 import type { CachedPart, ImagePart } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
+import { noCacheSpaceFailure } from './no-cache-space-failure.js';
 import { pickTransport } from './transports/pick-transport.js';
 import type { TransferProgress } from './transports/transport.js';
 import { TransferRate } from './transfer-rate.js';
@@ -30,7 +31,7 @@ interface SharedTransfer {
   abort: AbortController;
 }
 
-export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace' | 'transports' | 'reportProgress' | 'logger'>) {
+export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'reportProgress' | 'logger'>) {
   const inFlight = new Map<string, SharedTransfer>();
 
   return async function downloadPart({ guid, part }: { guid: string; part: ImagePart }): Promise<CachedPart> {
@@ -38,14 +39,16 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace'
     const key = deps.cache.nameOf(part.hash);
     // This run holds the part until it ends (releaseCacheHolds), so it is never evicted under it.
     const run = ctx.info.workflowExecution;
-    if (run) deps.cacheSpace.hold(part.hash, { workflowId: run.workflowId, runId: run.runId }, guid);
+    if (run) deps.cache.hold(part.hash, { workflowId: run.workflowId, runId: run.runId }, guid);
     let shared = inFlight.get(key);
     if (!shared) {
       const lastProgress = progressFrom(ctx.info.heartbeatDetails);
       const created: SharedTransfer = { latest: lastProgress, waiting: 0, abort: new AbortController(), done: Promise.resolve({ path: '', size: 0 }) };
       // One writer per file on this host, also across the workers of other sites sharing the cache.
-      created.done = deps.cacheSpace
-        .exclusiveTransfer(part.hash, () => fetchVerified(guid, part, created, lastProgress))
+      // Waiting for another worker's transfer, keep what an earlier attempt heartbeated for resuming.
+      const wait = { heartbeat: () => ctx.heartbeat(ctx.info.heartbeatDetails), sleep: (ms: number) => ctx.sleep(ms) };
+      created.done = deps.cache
+        .exclusiveTransfer(part.hash, () => fetchVerified(guid, part, created, lastProgress), wait)
         .finally(() => inFlight.delete(key));
       inFlight.set(key, created);
       shared = created;
@@ -99,7 +102,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace'
     const transport = pickTransport(deps.transports, part.url);
     const partialPath = deps.cache.partialPathOf(part.hash);
     // Room under the cache quota is reserved as the transfer learns the size.
-    const space = deps.cacheSpace.guardTransfer(part.hash, shared.abort.signal, (p) => (shared.latest = p));
+    const space = deps.cache.guardTransfer(part.hash, shared.abort.signal, (p) => (shared.latest = p));
     let got;
     try {
       got = await transport.fetchToFile({
@@ -111,7 +114,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'cacheSpace'
         onProgress: space.onProgress,
       });
     } catch (caught) {
-      const err = space.failure ? deps.cacheSpace.insufficientSpaceFailure(space.failure, Context.current().info.scheduledTimestampMs) : caught;
+      const err = space.failure ? noCacheSpaceFailure(deps.cache.noSpaceError(space.failure, Context.current().info.scheduledTimestampMs)) : caught;
       // A refused URL will not change, and a cancelled download (its registration failed or was
       // cancelled) will not be retried; a broken transfer keeps its partial file for the retry.
       if ((err instanceof ApplicationFailure && err.nonRetryable) || shared.abort.signal.aborted) {

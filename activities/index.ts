@@ -8,7 +8,6 @@
  */
 import type { ActivityDeps } from './activity-deps.js';
 import { makeAwaitRegistration } from './await-registration.js';
-import { makeReleaseCacheHolds } from './cache/release-cache-holds.js';
 import { makeClaimHost } from './claim-host.js';
 import { makeCleanUpActivities } from './clean-up-images.js';
 import { makeDeregisterImage } from './deregister-image.js';
@@ -17,6 +16,7 @@ import { makeLookupImage } from './lookup-image.js';
 import { makeFetchMetadata } from './metadata/fetch-metadata.js';
 import { makeProvisionNodes } from './provision-nodes.js';
 import { makeRegisterParts } from './register-parts.js';
+import { makeReleaseCacheHolds } from './release-cache-holds.js';
 
 /** Activities of the site's task queue: short calls any worker of the site may serve. */
 export function createSiteQueueActivities(deps: ActivityDeps) {

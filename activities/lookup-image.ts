@@ -6,7 +6,7 @@
 import type { ImageIds } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 
-export function makeLookupImage(deps: Pick<ActivityDeps, 'backend' | 'cacheSpace' | 'logger'>) {
+export function makeLookupImage(deps: Pick<ActivityDeps, 'backend' | 'cache' | 'logger'>) {
   return async function lookupImage({ guid }: { guid: string }): Promise<ImageIds | null> {
     const ids = await deps.backend.lookup(guid);
     if (!ids) return null;
@@ -14,7 +14,7 @@ export function makeLookupImage(deps: Pick<ActivityDeps, 'backend' | 'cacheSpace
     await deps.backend.markRequested?.(guid, new Date()).catch((err: unknown) =>
       deps.logger.warn({ guid, site: deps.backend.site, err: (err as Error).message }, 'could not record the request at the site'),
     );
-    deps.cacheSpace.touchImage(guid);
+    deps.cache.touchImage(guid);
     return ids;
   };
 }

@@ -8,10 +8,10 @@ import { ErrorType } from '../common/errors.js';
 import type { CachedPart, ImageIds } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 
-export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cacheSpace' | 'logger' | 'rawImageOf'>) {
+export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cache' | 'logger' | 'rawImageOf'>) {
   return async function registerParts({ guid, url, parts }: { guid: string; url: string; parts: CachedPart[] }): Promise<ImageIds> {
     const ctx = Context.current();
-    for (const part of parts) deps.cacheSpace.touch(part.hash); // a registration reusing a file is a use
+    for (const part of parts) deps.cache.touch(part.hash); // a registration reusing a file is a use
     const ids = await deps.backend.register({
       guid,
       metadataUrl: url,

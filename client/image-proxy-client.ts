@@ -1,6 +1,9 @@
 /**
  * The typed client: start-or-attach a registration and wait for it, read status, list runs.
  * It validates requests before any I/O and talks only to Temporal, never to sites.
+ *
+ * Over 300 lines on purpose: one method per workflow a caller may start or ask about, each a
+ * few lines over Temporal's client; split, a caller would look for the API in several files.
  */
 import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { guidProblem, isSiteName } from '../common/guid.js';

@@ -22,6 +22,8 @@ export interface WorkersOptions {
   address: string;
   namespace: string;
   logger: Logger;
+  /** See `SiteWorkerOptions.onEvicting`. */
+  onEvicting?: (victim: string) => void;
 }
 
 /** Start the workers of the given sites; they run until shut down. */

@@ -9,9 +9,7 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createHostQueueActivities, createSiteQueueActivities, type ActivityDeps } from '../activities/index.js';
-import { CacheSpace } from '../activities/cache/cache-space.js';
-import { ContentCache } from '../activities/cache/content-cache.js';
-import { IndexedContentCache } from '../activities/cache/indexed-content-cache.js';
+import { HostCache } from '../activities/cache/host-cache.js';
 import { makeRawImageOf } from '../activities/images/raw-image-of.js';
 import { createHttpTransport } from '../activities/transports/http-transport.js';
 import { createBittorrentTransport } from '../activities/transports/bittorrent/bittorrent-transport.js';
@@ -45,6 +43,8 @@ export interface SiteWorkerOptions {
   logger: Logger;
   /** A prebuilt workflow bundle; the workflows are bundled from source when absent. */
   workflowBundle?: WorkflowBundleOption;
+  /** See `HostCacheOptions.onEvicting` (crash tests pause here). */
+  onEvicting?: (victim: string) => void;
 }
 
 export interface SiteWorker {
@@ -63,19 +63,15 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   const siteConfig = config.sites[site];
   if (!siteConfig) throw new Error(`no site named ${site} in the config (have: ${Object.keys(config.sites).join(', ')})`);
 
-  const cacheDir = join(dataDir, 'cache');
-  const cacheSpace = new CacheSpace({
-    cache: new ContentCache(cacheDir),
+  // After a crash at any moment: the index and the files agree before any download starts.
+  const { cache } = await HostCache.open({
+    dir: join(dataDir, 'cache'),
     indexFile: join(dataDir, 'cache-index.sqlite'),
     ...(config.cache.maxBytes !== undefined ? { maxBytes: config.cache.maxBytes } : {}),
     spaceWaitMs: config.cache.spaceWaitMs,
     logger: logger.child({ site }),
-    ...(process.env.IMAGEPROXY_TEST_EVICTION_PAUSE_MS ? { evictionPauseMs: Number(process.env.IMAGEPROXY_TEST_EVICTION_PAUSE_MS) } : {}),
+    ...(options.onEvicting ? { onEvicting: options.onEvicting } : {}),
   });
-  const cache = new IndexedContentCache(cacheDir, cacheSpace);
-  await cache.init();
-  // After a crash at any moment: the index and the files agree before any download starts.
-  await cacheSpace.reconcile();
   const tmpDir = join(dataDir, 'tmp');
   await mkdir(tmpDir, { recursive: true });
   const backend = await createSiteBackend(siteConfig, { site, dataDir, configDir: options.configDir });
@@ -94,7 +90,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     }
   };
   const sweepHolds = (): Promise<void> =>
-    cacheSpace.releaseEndedRuns(runIsOpen).then(
+    cache.releaseEndedRuns(runIsOpen).then(
       () => undefined,
       (err: unknown) => logger.warn({ err }, 'checking cache holds against Temporal failed'),
     );
@@ -138,12 +134,11 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   const deps: ActivityDeps = {
     backend,
     cache,
-    cacheSpace,
     // BitTorrent first: it takes the http(s) URLs whose path ends in .torrent.
     transports: [bittorrent, http],
     tmpDir,
     hostQueue,
-    rawImageOf: makeRawImageOf({ cache, space: cacheSpace, logger: logger.child({ site }) }),
+    rawImageOf: makeRawImageOf({ cache, logger: logger.child({ site }) }),
     reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
     temporal: client.workflow,
@@ -160,7 +155,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
       .finally(() => torrents.release())
       .then(async () => {
         clearInterval(sweepTimer);
-        cacheSpace.close();
+        cache.close();
         await backend.close?.();
         await clientConnection.close();
         await connection.close();

@@ -8,6 +8,9 @@
  * being removed; counts against the quota until gone, finished on restart after a crash).
  * An entry's companion files (the `.raw` image unpacked from a compressed part) count against the
  * quota with it (`companion_bytes`) and go with it when it is evicted.
+ *
+ * Over 300 lines on purpose: each SQL statement sits beside the one transaction that uses it;
+ * split, the schema and its statements would live apart.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -1,24 +1,22 @@
 /**
  * Space in the host's download cache: the quota, who holds what, eviction and crash recovery.
- * The index (SQLite) decides; this carries the decisions out on disk. The download activity calls
- * it at four points: `hold` when a run wants a part, `guardTransfer` around the transfer (reserves
- * the size as soon as it is known, evicting least recently used unheld files), the index-aware
- * `lookup`/`commit` of `IndexedContentCache`, and `release` when the run ends.
+ * The index (SQLite) decides; this carries the decisions out on disk. Used through `HostCache`
+ * (host-cache.ts): `hold` when a run wants a part, `guardTransfer` around the transfer (reserves
+ * the size as soon as it is known, evicting least recently used unheld files), `release` when
+ * the run ends. No Temporal here: waiting heartbeats through a callback, errors are plain.
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { ErrorType } from '../../common/errors.js';
 import type { ContentHash } from '../../common/image-types.js';
 import { formatBytes } from '../../config/byte-size.js';
 import type { TransferProgress } from '../transports/transport.js';
 import { CacheIndex, InsufficientSpaceError, type Holder } from './cache-index.js';
 import type { ContentCache } from './content-cache.js';
+import { NoCacheSpaceError } from './no-cache-space-error.js';
 import { isCacheFileName, planReconcile, type ReconcilePlan } from './reconcile-plan.js';
 
 export interface CacheSpaceOptions {
@@ -32,10 +30,18 @@ export interface CacheSpaceOptions {
   spaceWaitMs: number;
   logger: Logger;
   /**
-   * Test seam (`IMAGEPROXY_TEST_EVICTION_PAUSE_MS`): after the first evicted file is removed,
-   * log "eviction paused" and block this long, so a test can kill the process mid-eviction.
+   * Called after the files of an evicted entry are removed and before the index forgets it
+   * (synchronously: a crash test blocks here to kill the process mid-eviction).
    */
-  evictionPauseMs?: number;
+  onEvicting?: (victim: string) => void;
+}
+
+/** What a writer waiting for another's transfer of the same file does meanwhile. */
+export interface TransferWait {
+  /** Say the waiter is alive (an activity heartbeats). */
+  heartbeat(): void;
+  /** Wait `ms` (an activity's cancellable sleep). */
+  sleep(ms: number): Promise<void>;
 }
 
 /** Is this workflow run still running? (Asked of Temporal by the worker.) */
@@ -119,12 +125,9 @@ export class CacheSpace {
 
   /** Remove the files of entries the index marked `evicting` for `hash`, then forget them. */
   private evict(victims: readonly string[], hash: ContentHash): void {
-    victims.forEach((victim, i) => {
+    victims.forEach((victim) => {
       for (const path of this.pathsOf(victim)) rmSync(path, { force: true });
-      if (i === 0 && this.options.evictionPauseMs) {
-        this.options.logger.warn({ victim, pauseMs: this.options.evictionPauseMs }, 'eviction paused (test seam)');
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, this.options.evictionPauseMs);
-      }
+      this.options.onEvicting?.(victim);
       this.index.forget(victim);
       this.options.logger.info({ evicted: victim, for: this.cache.nameOf(hash) }, 'evicted from the cache');
     });
@@ -136,12 +139,11 @@ export class CacheSpace {
    * ready. A lease in the index, renewed while the transfer runs, says who writes; a writer that
    * died loses it when it runs out (or at once when its process is seen gone).
    */
-  async exclusiveTransfer<T>(hash: ContentHash, transfer: () => Promise<T>): Promise<T> {
+  async exclusiveTransfer<T>(hash: ContentHash, transfer: () => Promise<T>, wait: TransferWait): Promise<T> {
     const name = this.cache.nameOf(hash);
-    const ctx = Context.current();
     while (this.index.claimTransfer(name, this.owner, TRANSFER_LEASE_MS) === 'busy') {
-      ctx.heartbeat(ctx.info.heartbeatDetails); // keep what an earlier attempt reported for resuming
-      await ctx.sleep(TRANSFER_WAIT_POLL_MS);
+      wait.heartbeat();
+      await wait.sleep(TRANSFER_WAIT_POLL_MS);
     }
     const renew = setInterval(() => this.index.renewTransfer(name, this.owner, TRANSFER_LEASE_MS), TRANSFER_LEASE_MS / 3);
     try {
@@ -196,19 +198,14 @@ export class CacheSpace {
    * release room) every few seconds until `spaceWaitMs` after the first attempt, then final, so
    * the caller hears "insufficient cache space" instead of waiting forever; a later request retries.
    */
-  insufficientSpaceFailure(err: InsufficientSpaceError, firstScheduledMs: number): ApplicationFailure {
+  noSpaceError(err: InsufficientSpaceError, firstScheduledMs: number): NoCacheSpaceError {
     const quota = formatBytes(err.quota);
     const message =
       `insufficient cache space: need ${formatBytes(err.need)}, can free ${formatBytes(err.canFree)} ` +
       `(${formatBytes(err.bytes)} for ${err.entry}; quota ${quota}; the rest is held by running registrations)`;
     const waited = Date.now() - firstScheduledMs;
     const final = waited >= this.options.spaceWaitMs;
-    return ApplicationFailure.create({
-      type: ErrorType.InsufficientCacheSpace,
-      message,
-      nonRetryable: final,
-      ...(final ? {} : { nextRetryDelay: Math.min(SPACE_RETRY_MS, Math.max(1, this.options.spaceWaitMs - waited)) }),
-    });
+    return new NoCacheSpaceError(message, final, final ? undefined : Math.min(SPACE_RETRY_MS, Math.max(1, this.options.spaceWaitMs - waited)));
   }
 
   /** Drop the holds of runs that have ended without releasing them (worker or host gone, …). */

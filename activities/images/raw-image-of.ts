@@ -13,20 +13,19 @@ import type { Logger } from 'pino';
 import { ErrorType } from '../../common/errors.js';
 import type { CachedPart } from '../../common/image-types.js';
 import { InsufficientSpaceError } from '../cache/cache-index.js';
-import type { CacheSpace } from '../cache/cache-space.js';
-import type { ContentCache } from '../cache/content-cache.js';
+import type { HostCache } from '../cache/host-cache.js';
+import { noCacheSpaceFailure } from '../no-cache-space-failure.js';
 import { unpackFilesystem } from './unpack-filesystem.js';
 
 export interface RawImageOptions {
-  cache: ContentCache;
+  /** The host's cache; raw images count against its quota. */
+  cache: Pick<HostCache, 'nameOf' | 'rawPathOf' | 'scratchPathOf' | 'reserveCompanion' | 'reserveStep' | 'noSpaceError'>;
   logger: Logger;
-  /** The cache's quota and index; absent, raw images are not accounted. */
-  space?: Pick<CacheSpace, 'reserveCompanion' | 'reserveStep' | 'insufficientSpaceFailure'>;
 }
 
 const HEARTBEAT_EVERY_MS = 1000;
 
-export function makeRawImageOf({ cache, logger, space }: RawImageOptions): (part: CachedPart) => Promise<string> {
+export function makeRawImageOf({ cache, logger }: RawImageOptions): (part: CachedPart) => Promise<string> {
   /** Unpacks of the same content on this host share one run. */
   const inFlight = new Map<string, Promise<string>>();
 
@@ -47,6 +46,8 @@ export function makeRawImageOf({ cache, logger, space }: RawImageOptions): (part
     }
     return running;
   };
+
+  const space = cache;
 
   async function unpackOnce(part: CachedPart): Promise<string> {
     const raw = cache.rawPathOf(part.hash);
@@ -71,7 +72,7 @@ export function makeRawImageOf({ cache, logger, space }: RawImageOptions): (part
       return raw;
     } catch (err) {
       room.settle(0);
-      if (room.failure && space) throw space.insufficientSpaceFailure(room.failure, ctx?.info.scheduledTimestampMs ?? Date.now());
+      if (room.failure && space) throw noCacheSpaceFailure(space.noSpaceError(room.failure, ctx?.info.scheduledTimestampMs ?? Date.now()));
       throw err;
     } finally {
       if (timer) clearInterval(timer);

@@ -8,6 +8,10 @@
  * made instead of registering it twice. `imageproxy:guid:<GUID>` tags say which requests use an
  * image; once every part is available, each image's tag holds the whole answer
  * (`FILESYSTEM=emi-…,KERNEL=eki-…`), which is what `lookup` trusts.
+ *
+ * Over 300 lines on purpose: `register` is one ordered, idempotent sequence (kernel and ramdisk
+ * before the machine image that boots with them, tags last); its steps live in bundle-image.ts,
+ * upload-bundle.ts and register.ts, what stays here is their order.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';

@@ -2,6 +2,9 @@
  * A small typed face of webtorrent (which ships no types): a client listening for peers, torrents
  * added to it, and what the BitTorrent transport needs to know about them. Only this file touches
  * webtorrent's objects.
+ *
+ * Over 300 lines on purpose: it is the one place that touches webtorrent's untyped objects;
+ * split, that knowledge would spread over several files.
  */
 import net from 'node:net';
 import { join } from 'node:path';

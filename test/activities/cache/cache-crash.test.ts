@@ -5,7 +5,7 @@
  * half-written under a final name), and the interrupted request must still succeed.
  */
 import { readdir, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { CacheIndex } from '../../../activities/cache/cache-index.js';
 import { entryNameOf, isCacheFileName } from '../../../activities/cache/reconcile-plan.js';
@@ -15,13 +15,16 @@ import { HttpOrigin } from '../../support/http-origin.js';
 import { newTestDir, uniqueName } from '../../support/image-proxy-world.js';
 import { publishSampleImage, type PublishedImage } from '../../support/sample-images.js';
 
+const PAUSING_WORKER = resolve('test/support/worker-with-eviction-pause.ts');
+
 const MiB = 1 << 20;
 
 interface Installation {
   site: string;
   dataDir: string;
   client: ImageProxyClient;
-  startWorker(env?: Record<string, string>): Promise<Running>;
+  /** A worker process; `evictionPauseMs`: one that blocks mid-eviction (test/support/worker-with-eviction-pause.ts). */
+  startWorker(opts?: { evictionPauseMs?: number }): Promise<Running>;
 }
 
 /** Everything on which the index and the disk disagree; empty when they agree. */
@@ -68,15 +71,17 @@ describe('cache after kill -9 of a worker', () => {
       site,
       dataDir,
       client,
-      async startWorker(env = {}) {
-        const worker = startProcess('node', [CLI, 'worker', '--site', site], {
+      async startWorker({ evictionPauseMs } = {}) {
+        const args = evictionPauseMs
+          ? ['--import', 'tsx', PAUSING_WORKER, '--site', site, '--pause-ms', String(evictionPauseMs)]
+          : [CLI, 'worker', '--site', site];
+        const worker = startProcess('node', args, {
           env: {
             TEMPORAL_ADDRESS: address,
             IMAGEPROXY_DATA_DIR: dataDir,
             IMAGEPROXY_CONFIG: configFile,
             IMAGEPROXY_HOST_ID: 'crash-host',
             IMAGEPROXY_LOG_LEVEL: 'info',
-            ...env,
           },
         });
         cleanups.push(() => worker.stop('SIGKILL'));
@@ -125,8 +130,8 @@ describe('cache after kill -9 of a worker', () => {
     const image = (): Promise<PublishedImage> => publishSampleImage(origin, { sizes: { FILESYSTEM: MiB } });
     const [a, b, c, d, e] = [await image(), await image(), await image(), await image(), await image()];
 
-    // A documented test seam: the worker blocks right after removing the first evicted file.
-    let worker = await ip.startWorker({ IMAGEPROXY_TEST_EVICTION_PAUSE_MS: '60000' });
+    // A worker that blocks right after removing the first evicted file.
+    let worker = await ip.startWorker({ evictionPauseMs: 60_000 });
     for (const i of [a, b, c]) await ip.client.registerImage({ url: i.url, guid: i.guid, site: ip.site });
     expect(await cachedFiles(ip.dataDir)).toEqual(names(a, b, c));
 

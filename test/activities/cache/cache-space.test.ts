@@ -76,9 +76,10 @@ describe('CacheSpace', () => {
     expect(guard.signal.aborted).toBe(true);
     expect(guard.failure).toBeInstanceOf(InsufficientSpaceError);
     expect(seen).toEqual([150, 1500]);
-    const failure = s.insufficientSpaceFailure(guard.failure!, Date.now());
+    const failure = s.noSpaceError(guard.failure!, Date.now());
     expect(failure.message).toMatch(/^insufficient cache space: need 100 B, can free 0 B/);
-    expect(failure.nonRetryable).toBe(true); // spaceWaitMs 0: no waiting
+    expect(failure.final).toBe(true); // spaceWaitMs 0: no waiting
+    expect(failure.type).toBe('InsufficientCacheSpace');
     guard.done();
     s.close();
   });

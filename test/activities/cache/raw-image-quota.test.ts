@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { CacheIndex } from '../../../activities/cache/cache-index.js';
 import { CacheSpace } from '../../../activities/cache/cache-space.js';
 import { ContentCache } from '../../../activities/cache/content-cache.js';
+import { HostCache } from '../../../activities/cache/host-cache.js';
 import { makeRawImageOf } from '../../../activities/images/raw-image-of.js';
 import { pseudoRandomBytes } from '../../../client/demo/sample-image.js';
 import { ErrorType } from '../../../common/errors.js';
@@ -30,7 +31,7 @@ async function world(maxBytes: number) {
   const cache = new ContentCache(join(dataDir, 'cache'));
   await cache.init();
   const space = new CacheSpace({ cache, indexFile: join(dataDir, 'index.sqlite'), maxBytes, spaceWaitMs: 0, logger: createLogger('silent') });
-  const rawImageOf = makeRawImageOf({ cache, space, logger: createLogger('silent') });
+  const rawImageOf = makeRawImageOf({ cache: new HostCache(cache, space), logger: createLogger('silent') });
 
   /** Download `data` into the cache the way the download activity does (hold, reserve, write, ready). */
   async function put(data: Buffer, holder: { workflowId: string; runId: string }): Promise<{ hash: ContentHash; path: string }> {

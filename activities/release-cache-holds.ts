@@ -5,13 +5,13 @@
  * check of holders against Temporal.
  */
 import { Context } from '@temporalio/activity';
-import type { ActivityDeps } from '../activity-deps.js';
+import type { ActivityDeps } from './activity-deps.js';
 
-export function makeReleaseCacheHolds(deps: Pick<ActivityDeps, 'cacheSpace' | 'logger'>) {
+export function makeReleaseCacheHolds(deps: Pick<ActivityDeps, 'cache' | 'logger'>) {
   return async function releaseCacheHolds(): Promise<number> {
     const run = Context.current().info.workflowExecution;
     if (!run) return 0;
-    const released = deps.cacheSpace.release(run.runId);
+    const released = deps.cache.release(run.runId);
     deps.logger.debug({ workflowId: run.workflowId, released }, 'cache holds released');
     return released;
   };
