@@ -16,6 +16,7 @@ import { noCacheSpaceFailure } from './no-cache-space-failure.js';
 import { pickTransport } from './transports/pick-transport.js';
 import type { TransferProgress } from './transports/transport.js';
 import { TransferRate } from './transfer-rate.js';
+import { downloadHeartbeatOf, type DownloadHeartbeat } from '../common/download-heartbeat.js';
 
 /** Progress goes to the workflow at most this often (each report is a history event). */
 const REPORT_EVERY_MS = 2000;
@@ -63,7 +64,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
       const p = transfer.latest;
       // The part type and rate are for `imageproxy status`, which reads the pending activity's details.
       const bytesPerSecond = p ? rate.sample(Date.now(), p.bytesDone) : undefined;
-      ctx.heartbeat(p ? { ...p, type: part.type, ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}) } : p);
+      ctx.heartbeat(p ? ({ ...p, type: part.type, ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}) } satisfies DownloadHeartbeat) : p);
       const now = Date.now();
       if (p && workflowId && now - lastReport >= REPORT_EVERY_MS) {
         lastReport = now;
@@ -141,12 +142,11 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
 
 /** The progress a previous attempt heartbeated, if its details have that shape. */
 function progressFrom(details: unknown): TransferProgress | undefined {
-  if (typeof details !== 'object' || details === null) return undefined;
-  const d = details as Record<string, unknown>;
-  if (typeof d.bytesDone !== 'number') return undefined;
+  const beat = downloadHeartbeatOf(details);
+  if (!beat) return undefined;
   return {
-    bytesDone: d.bytesDone,
-    ...(typeof d.bytesTotal === 'number' ? { bytesTotal: d.bytesTotal } : {}),
-    ...(typeof d.resumeToken === 'string' ? { resumeToken: d.resumeToken } : {}),
+    bytesDone: beat.bytesDone,
+    ...(beat.bytesTotal !== undefined ? { bytesTotal: beat.bytesTotal } : {}),
+    ...(beat.resumeToken !== undefined ? { resumeToken: beat.resumeToken } : {}),
   };
 }

@@ -4,7 +4,7 @@
  * the run's description (pending activities), so progress costs no history events. Pure.
  */
 import type { PartProgress, RegisterProgress } from '../common/register-contract.js';
-import type { PartType } from '../common/image-types.js';
+import { downloadHeartbeatOf } from '../common/download-heartbeat.js';
 
 export interface LivePartProgress extends PartProgress {
   /** Recent transfer rate, when the activity heartbeated one. */
@@ -27,33 +27,13 @@ export interface PendingActivity {
   details: unknown;
 }
 
-/** What `downloadPart` heartbeats (see activities/download-part.ts). */
-interface DownloadHeartbeat {
-  type?: PartType;
-  bytesDone: number;
-  bytesTotal?: number;
-  bytesPerSecond?: number;
-}
-
-function asDownloadHeartbeat(details: unknown): DownloadHeartbeat | undefined {
-  if (typeof details !== 'object' || details === null) return undefined;
-  const d = details as Record<string, unknown>;
-  if (typeof d.bytesDone !== 'number') return undefined;
-  return {
-    bytesDone: d.bytesDone,
-    ...(typeof d.type === 'string' ? { type: d.type as PartType } : {}),
-    ...(typeof d.bytesTotal === 'number' ? { bytesTotal: d.bytesTotal } : {}),
-    ...(typeof d.bytesPerSecond === 'number' ? { bytesPerSecond: d.bytesPerSecond } : {}),
-  };
-}
-
 /**
  * The workflow's parts with the live figures of their pending downloads. A part whose download is
  * no longer pending keeps what the workflow says; a heartbeat without a part type is matched to
  * the parts in order.
  */
 export function withHeartbeats(progress: RegisterProgress, pending: readonly PendingActivity[]): LiveProgress {
-  const beats = pending.filter((a) => a.activityType === 'downloadPart').map((a) => ({ beat: asDownloadHeartbeat(a.details), attempt: a.attempt }));
+  const beats = pending.filter((a) => a.activityType === 'downloadPart').map((a) => ({ beat: downloadHeartbeatOf(a.details), attempt: a.attempt }));
   const untyped = beats.filter((b) => b.beat && b.beat.type === undefined);
   const parts = progress.parts.map((part, i): LivePartProgress => {
     const found = beats.find((b) => b.beat?.type === part.type) ?? untyped[i];
