@@ -1,9 +1,9 @@
 /** What the activities of one site's worker are built from. The worker constructs these. */
 import type { WorkflowClient } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { CachedPart } from '../common/image-types.js';
 import type { PartProgressUpdate } from '../common/register-contract.js';
 import type { HostCache } from './cache/host-cache.js';
+import type { RawImageOf } from './images/raw-image-of.js';
 import type { SiteBackend } from './sites/site-backend.js';
 import type { Transport } from './transports/transport.js';
 
@@ -18,8 +18,8 @@ export interface ActivityDeps {
   hostQueue: string;
   /** Tell a running workflow how far a transfer got (a signal; best effort). */
   reportProgress: (workflowId: string, update: PartProgressUpdate) => Promise<void>;
-  /** See `RegisterRequest.rawImageOf`. */
-  rawImageOf: (part: CachedPart) => Promise<string>;
+  /** See `RegisterRequest.rawImageOf`; the activity lends it its heartbeat and cancellation. */
+  rawImageOf: RawImageOf;
   logger: Logger;
   /** The worker's Temporal client, for activities that attach to other runs (never to sites). */
   temporal: WorkflowClient;

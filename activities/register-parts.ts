@@ -7,6 +7,9 @@ import { Context } from '@temporalio/activity';
 import { ErrorType } from '../common/errors.js';
 import type { CachedPart, ImageIds } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
+import { NoCacheSpaceError } from './cache/no-cache-space-error.js';
+import { NoRawImageError } from './images/raw-image-of.js';
+import { noCacheSpaceFailure } from './no-cache-space-failure.js';
 
 export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cache' | 'logger' | 'rawImageOf'>) {
   return async function registerParts({ guid, url, parts }: { guid: string; url: string; parts: CachedPart[] }): Promise<ImageIds> {
@@ -16,7 +19,15 @@ export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cache' |
       guid,
       metadataUrl: url,
       parts,
-      rawImageOf: deps.rawImageOf,
+      // The cache and unpacking layers know no Temporal: lend them the heartbeat, wrap their errors.
+      rawImageOf: (part) =>
+        deps
+          .rawImageOf(part, { heartbeat: (d) => ctx.heartbeat(d), signal: ctx.cancellationSignal, firstScheduledMs: ctx.info.scheduledTimestampMs })
+          .catch((err: unknown) => {
+            if (err instanceof NoCacheSpaceError) throw noCacheSpaceFailure(err);
+            if (err instanceof NoRawImageError) throw ApplicationFailure.create({ type: err.type, nonRetryable: true, message: err.message });
+            throw err;
+          }),
       onProgress: (detail) => ctx.heartbeat(detail),
       signal: ctx.cancellationSignal,
     });

@@ -1,13 +1,10 @@
 /**
  * The typed client: start-or-attach a registration and wait for it, read status, list runs.
  * It validates requests before any I/O and talks only to Temporal, never to sites.
- *
- * Over 300 lines on purpose: one method per workflow a caller may start or ask about, each a
- * few lines over Temporal's client; split, a caller would look for the API in several files.
+ * Its errors are in registration-errors.ts, the shapes of its answers in client-types.ts.
  */
-import { ApplicationFailure, Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { guidProblem, isSiteName } from '../common/guid.js';
-import type { ImageIds } from '../common/image-types.js';
 import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
 import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
@@ -18,53 +15,17 @@ import {
   type RegisterImageResult,
   type Stage,
 } from '../common/register-contract.js';
-import { withHeartbeats, type LiveProgress, type PendingActivity } from './live-progress.js';
+import { withHeartbeats, type PendingActivity } from './live-progress.js';
 import type { collectGarbage } from '../workflows/collect-garbage.js';
 import type { registerImage } from '../workflows/register-image.js';
 import type { distributeImage } from '../workflows/distribute-image.js';
 import type { deregisterImage } from '../workflows/deregister-image.js';
 import type { provisionNodes } from '../workflows/provision-nodes.js';
+import type { DistributeRequest, ImageStatus, ListedRun, MissingReport, WorkflowTypeName } from './client-types.js';
+import { asRegistrationError, InvalidRequestError, RegistrationRunningError, validate, validateTarget } from './registration-errors.js';
 
-export class InvalidRequestError extends Error {
-  override readonly name: string = 'InvalidRequestError';
-}
-
-/** Deregistration asked while a registration of the same (site, GUID) runs. */
-export class RegistrationRunningError extends InvalidRequestError {
-  override readonly name = 'RegistrationRunningError';
-}
-
-/** A registration failed; `message` says why, `cause` holds the Temporal failure chain. */
-export class RegistrationFailedError extends Error {
-  override readonly name = 'RegistrationFailedError';
-  constructor(
-    readonly guid: string,
-    readonly site: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-export interface ImageStatus {
-  guid: string;
-  site: string;
-  workflowId: string;
-  runId: string;
-  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, … */
-  status: string;
-  /** The run's stage, or `deregistered` when a deregistration completed after it. */
-  stage: Stage | 'deregistered' | undefined;
-  /** When the image was removed from the site after this registration. */
-  deregisteredAt?: Date;
-  /** While running: the parts, with bytes, rate and ETA from their downloads' heartbeats. */
-  progress?: LiveProgress;
-  ids?: ImageIds;
-  error?: string;
-  startTime: Date;
-  closeTime?: Date;
-}
+export type { DistributeRequest, ImageStatus, ListedRun, MissingReport, WorkflowTypeName } from './client-types.js';
+export { InvalidRequestError, RegistrationFailedError, RegistrationRunningError } from './registration-errors.js';
 
 export interface ImageProxyClientOptions {
   /** @default `TEMPORAL_ADDRESS` or `127.0.0.1:7233` */
@@ -330,61 +291,3 @@ export class ImageProxyClient {
   }
 }
 
-/** Workflow types ImageProxy runs. */
-export type WorkflowTypeName = 'registerImage' | 'prefetchImage' | 'distributeImage' | 'deregisterImage' | 'provisionNodes';
-
-export interface DistributeRequest {
-  url: string;
-  guid: string;
-  sites: string[];
-  /** Site whose workers run the distribution itself (usually the config's default site). */
-  coordinatorSite: string;
-  /** @default 'register' */
-  mode?: 'register' | 'prefetch';
-  /** See `DistributeImageInput.siteTimeoutMs`. */
-  siteTimeoutMs?: number;
-}
-
-export interface MissingReport {
-  guid: string;
-  present: string[];
-  missing: string[];
-}
-
-export interface ListedRun {
-  type: string;
-  guid: string;
-  site: string;
-  stage: string | undefined;
-  status: string;
-  workflowId: string;
-  runId: string;
-  startTime: Date;
-  closeTime?: Date;
-}
-
-function validateTarget(guid: string, site: string): void {
-  const problem = guidProblem(guid);
-  if (problem) throw new InvalidRequestError(problem);
-  if (!isSiteName(site)) throw new InvalidRequestError(`not a site name: ${JSON.stringify(site)}`);
-}
-
-function validate(request: RegisterImageInput): void {
-  validateTarget(request.guid, request.site);
-  if (typeof request.url !== 'string' || !URL.canParse(request.url)) {
-    throw new InvalidRequestError(`metadata URL is not an absolute URL: ${JSON.stringify(request.url)}`);
-  }
-}
-
-/** The deepest application failure says what went wrong (the layers above say where). */
-function asRegistrationError(guid: string, site: string, err: unknown): Error {
-  if (!(err instanceof WorkflowFailedError)) return err as Error;
-  let message = err.message;
-  for (let cause: unknown = err.cause; cause instanceof Error; cause = cause.cause) {
-    if (cause instanceof ApplicationFailure || !(cause.cause instanceof Error)) {
-      message = cause.message;
-      if (cause instanceof ApplicationFailure) break;
-    }
-  }
-  return new RegistrationFailedError(guid, site, `registration of ${guid} at ${site} failed: ${message}`, { cause: err });
-}

@@ -7,13 +7,13 @@ import { createHash } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ApplicationFailure } from '@temporalio/common';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { CacheIndex } from '../../../activities/cache/cache-index.js';
 import { CacheSpace } from '../../../activities/cache/cache-space.js';
 import { ContentCache } from '../../../activities/cache/content-cache.js';
 import { HostCache } from '../../../activities/cache/host-cache.js';
+import { NoCacheSpaceError } from '../../../activities/cache/no-cache-space-error.js';
 import { makeRawImageOf } from '../../../activities/images/raw-image-of.js';
 import { pseudoRandomBytes } from '../../../client/demo/sample-image.js';
 import { ErrorType } from '../../../common/errors.js';
@@ -74,9 +74,11 @@ describe('raw images and the cache quota', () => {
     const part: CachedPart = { type: 'ZFILESYSTEM', hash: z.hash, url: 'http://origin/big.gz', path: z.path, size: raw.length };
 
     const err = await w.rawImageOf(part).then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    expect((err as ApplicationFailure).type).toBe(ErrorType.InsufficientCacheSpace);
-    expect((err as ApplicationFailure).message).toMatch(/^insufficient cache space: need [\d.]+ (B|KiB|MiB), can free 0 B /);
+    // The cache layer's plain error; the registerParts activity makes it the ApplicationFailure.
+    expect(err).toBeInstanceOf(NoCacheSpaceError);
+    expect((err as NoCacheSpaceError).type).toBe(ErrorType.InsufficientCacheSpace);
+    expect((err as NoCacheSpaceError).final).toBe(true);
+    expect((err as NoCacheSpaceError).message).toMatch(/^insufficient cache space: need [\d.]+ (B|KiB|MiB), can free 0 B /);
     expect(await w.files()).toEqual([w.cache.nameOf(z.hash)]);
     expect(await w.partials()).toEqual([]);
     expect(w.space.index.entry(w.cache.nameOf(z.hash))).toMatchObject({ state: 'ready', companionBytes: 0 });
