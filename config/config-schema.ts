@@ -1,9 +1,10 @@
 /**
  * The configuration file: which sites this installation serves and how it downloads.
- * `{"sites": {"<name>": {"type": "local" | "eucalyptus" | "xcat", …}}}`. Validated once, at start.
+ * `{"sites": {"<name>": {"type": "local" | "eucalyptus" | "xcat" | "glance", …}}}`. Validated once, at start.
  */
 import { z } from 'zod';
 import { EucalyptusSiteSchema } from '../activities/sites/eucalyptus/eucalyptus-site-options.js';
+import { GlanceSiteSchema, glanceConfigProblems } from '../activities/sites/glance/glance-site-options.js';
 import { XcatSiteSchema } from '../activities/sites/xcat/xcat-site-options.js';
 import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
@@ -20,9 +21,9 @@ export const LocalSiteSchema = z
 
 // The cloud backends define their own options (activities/sites/*) and resolve their credentials
 // when their worker starts.
-export { EucalyptusSiteSchema, XcatSiteSchema };
+export { EucalyptusSiteSchema, GlanceSiteSchema, XcatSiteSchema };
 
-export const SiteSchema = z.discriminatedUnion('type', [LocalSiteSchema, EucalyptusSiteSchema, XcatSiteSchema]);
+export const SiteSchema = z.discriminatedUnion('type', [LocalSiteSchema, EucalyptusSiteSchema, XcatSiteSchema, GlanceSiteSchema]);
 
 export const HttpSchema = z
   .object({
@@ -77,6 +78,19 @@ export const SeedingSchema = z
   })
   .strict();
 
+/** Web seeds (BEP 19, usually the image's origin) as a fallback for peers; see web-seed-fallback.ts. */
+export const WebSeedSchema = z
+  .object({
+    /**
+     * Peers get this head start, and web seeds are added when peers deliver less than
+     * `peerFloorBytesPerSecond` over this long. 0 = web seeds always used beside peers. @default 3000
+     */
+    fallbackAfterMs: z.number().int().min(0).default(3000),
+    /** Peers delivering at least this many bytes per second are enough: the web seeds are dropped. @default 1048576 */
+    peerFloorBytesPerSecond: z.number().int().min(0).default(1 << 20),
+  })
+  .strict();
+
 /** The BitTorrent transport (`.torrent` URLs and `magnet:` links). One client per worker process. */
 export const BittorrentSchema = z
   .object({
@@ -101,6 +115,7 @@ export const BittorrentSchema = z
     /** Address the peer port is bound to. @default all interfaces */
     listenAddress: z.string().ip().optional(),
     seeding: SeedingSchema.default({}),
+    webSeeds: WebSeedSchema.default({}),
     /** Time without a newly verified piece before an attempt fails (and is retried). @default 300000 */
     stallTimeoutMs: z.number().int().positive().default(300_000),
     /** Largest `.torrent` file fetched. @default 10485760 */
@@ -165,6 +180,10 @@ export const ConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.defaultSite !== undefined && !(c.defaultSite in c.sites)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['defaultSite'], message: `no site named ${c.defaultSite}` });
+    }
+    for (const [name, site] of Object.entries(c.sites)) {
+      if (site.type !== 'glance') continue;
+      for (const p of glanceConfigProblems(site)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sites', name, ...p.path], message: p.message });
     }
   });
 

@@ -36,6 +36,10 @@ DEBIAN_NEEDS=(
   "qemu-img qemu-utils"                      # Eucalyptus: QCOW2 to raw
   "/usr/sbin/sshd openssh-server"            # xCAT: the management node's sshd
   "ssh-keygen openssh-client"                # xCAT: host and user keys for the test sshd
+  "glance-api glance-api"                    # Glance: the real Image API the glance site tests run against
+  "keystone-manage keystone"                 # Glance: real Keystone tokens for the auth tests
+  "uwsgi uwsgi"                              # Glance: Keystone runs under uwsgi
+  "uwsgi_python3 uwsgi-plugin-python3"       # Glance: uwsgi's python3 plugin for Keystone
 )
 missing_pkgs=()
 for need in "${DEBIAN_NEEDS[@]}"; do

@@ -20,7 +20,9 @@ import { allowedSources } from './allowed-sources.js';
 import { pickTorrentFile, TorrentFileChoiceError } from './pick-torrent-file.js';
 import type { SharedTorrentClient } from './shared-torrent-client.js';
 import { isTorrentUrl, parseTorrentUrl, TorrentUrlError, type TorrentSource } from './torrent-url.js';
-import { parseMagnet, parseMetainfo, type Torrent, type TorrentDescription } from './webtorrent-client.js';
+import { parseMagnet, parseMetainfo, type TorrentDescription } from './webtorrent-client.js';
+import type { Torrent } from './webtorrent-torrent.js';
+import { WebSeedSwitch } from './web-seed-switch.js';
 
 /** Progress is reported this often while a torrent downloads. */
 const PROGRESS_EVERY_MS = 1000;
@@ -85,6 +87,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
   const release = options.torrents.use(description.infoHash);
   let ticker: NodeJS.Timeout | undefined;
   let index: number | undefined;
+  let webSeeds: WebSeedSwitch | undefined;
   // Report (and so heartbeat) from the start: fetching a magnet's metadata from peers, or
   // re-verifying a large file on disk, can take longer than the heartbeat timeout.
   const report = (): void => {
@@ -92,6 +95,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     const stats = torrent!.stats();
     stall.progress(stats.piecesVerified);
     const file = index !== undefined ? torrent!.files()[index] : undefined;
+    webSeeds?.tick(stats.receivedFromPeers);
     const progress: TransferProgress = {
       bytesDone: file?.downloaded ?? 0,
       ...(file ? { bytesTotal: file.length } : {}),
@@ -110,15 +114,25 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
       { pieces: atStart.pieceCount, piecesOnDisk: atStart.piecesVerified, pieceLength: atStart.pieceLength, bytes: torrent.files()[index]!.length },
       atStart.piecesVerified > 0 ? 'torrent resumed: pieces on disk verified' : 'torrent started',
     );
-    torrent.selectOnly(index);
+    // A start of this host's own, so sites fetching at once hold different pieces to trade.
+    torrent.selectOnly(index, Math.random());
+    const canFindPeers = description.announce.length > 0 || config.dht || config.lsd || atStart.peers > 0;
+    webSeeds = new WebSeedSwitch(torrent, config.webSeeds, canFindPeers, log);
     report();
     await torrent.whenFileDone(index, stall.signal);
     clearInterval(ticker);
     ticker = undefined;
+    torrent.useWebSeeds(false); // seeding needs no origin
 
     const done = torrent.stats();
     log.info(
-      { piecesOnDisk: atStart.piecesVerified, pieces: done.pieceCount, bytesReceived: done.received - atStart.received, peers: done.peers },
+      {
+        piecesOnDisk: atStart.piecesVerified,
+        pieces: done.pieceCount,
+        bytesReceived: done.received - atStart.received,
+        bytesFromPeers: done.receivedFromPeers - atStart.receivedFromPeers,
+        peers: done.peers,
+      },
       'torrent complete',
     );
     await linkOrCopy(torrent.filePath(index), request.destPath);
