@@ -9,6 +9,7 @@ import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } fr
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
 import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { nodesProblem, type ProvisionNodesResult } from '../common/provision-contract.js';
+import { cleanUpRunText, deregisterRunText, imageRunText, provisionRunText } from '../common/run-descriptions.js';
 import {
   progressQuery,
   type RegisterImageInput,
@@ -61,6 +62,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(request.site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...imageRunText({ url: request.url, guid: request.guid, sites: [request.site] }),
     });
   }
 
@@ -94,6 +96,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(request.coordinatorSite),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...imageRunText({ url: input.url, guid: input.guid, sites: input.sites, mode }),
     });
   }
 
@@ -124,6 +127,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...deregisterRunText(guid, site),
     });
     try {
       return await handle.result();
@@ -146,6 +150,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...provisionRunText(guid, site, nodes),
     });
     try {
       return await handle.result();
@@ -268,6 +273,7 @@ export class ImageProxyClient {
       args: [input],
       workflowId: `${cleanUpWorkflowId(input.site)}/now-${Date.now()}`,
       taskQueue: siteTaskQueue(input.site),
+      ...cleanUpRunText(input.site, input, input.dryRun),
     });
   }
 

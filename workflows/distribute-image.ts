@@ -22,6 +22,7 @@ import {
   ChildWorkflowFailure,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   startChild,
@@ -36,6 +37,7 @@ import { ErrorType } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { prefetchWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { ImageGuidKey, ImageStageKey, type RegisterImageInput, type RegisterImageResult } from '../common/register-contract.js';
+import { imageRunDetails, imageRunSummary, shortGuid } from '../common/run-descriptions.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 
@@ -62,6 +64,19 @@ export async function distributeImage(input: DistributeImageInput): Promise<Dist
     { key: ImageStageKey, value: 'distributing' },
   ]);
   upsertMemo({ url, guid, sites, mode });
+  // The Temporal UI's current details: which sites are done, with their ids or reasons.
+  const showDetails = (): void => {
+    const lines = [`**${outcomes.size} of ${sites.length} sites finished**`, ''];
+    for (const site of sites) {
+      const o = outcomes.get(site);
+      let shown = 'running';
+      if (o?.ok) shown = `done${o.alreadyRegistered ? ' (already registered)' : ''}: ${Object.entries(o.ids).map(([k, v]) => `${k}=\`${v}\``).join(', ')}`;
+      else if (o) shown = `failed: ${o.error}`;
+      lines.push(`- **${site}**: ${shown}`);
+    }
+    setCurrentDetails(lines.join('\n'));
+  };
+  showDetails();
 
   async function oneSite(site: string): Promise<SiteOutcome> {
     const workflowId = mode === 'prefetch' ? prefetchWorkflowId(site, guid) : registerWorkflowId(site, guid);
@@ -78,12 +93,16 @@ export async function distributeImage(input: DistributeImageInput): Promise<Dist
             parentClosePolicy: 'ABANDON',
             cancellationType: 'ABANDON',
             workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+            staticSummary: imageRunSummary({ url, guid, sites: [site], mode }),
+            staticDetails: imageRunDetails({ url, guid, sites: [site], mode }),
           },
         );
         return await child.result();
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        return attach.awaitRegistration({ ...request, mode });
+        return attach.awaitRegistration.executeWithOptions({ summary: `wait for the ${mode} of ${shortGuid(guid)} at ${site} that another caller started` }, [
+          { ...request, mode },
+        ]);
       }
     };
     try {
@@ -101,6 +120,7 @@ export async function distributeImage(input: DistributeImageInput): Promise<Dist
     sites.map(async (site) => {
       const outcome = await oneSite(site);
       outcomes.set(site, outcome);
+      showDetails();
       return outcome;
     }),
   );

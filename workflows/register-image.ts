@@ -13,6 +13,7 @@ import {
   CancellationScope,
   TimeoutFailure,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -22,6 +23,7 @@ import type { ImageIds, ImagePart } from '../common/image-types.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
+import { downloadSummary, fileNameOf, hostOf, registerCurrentDetails, registerPartsSummary, shortGuid, type PartState } from '../common/run-descriptions.js';
 import {
   ImageGuidKey,
   ImageSiteKey,
@@ -66,9 +68,17 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
   }
   const { url, guid, site } = input;
   const state: RegisterProgress = { stage: 'lookup', parts: [] };
+  // What the Temporal UI shows as the run's current details (Markdown), rewritten at each step.
+  let partStates: PartState[] = [];
+  let alreadyRegistered = false;
+  const showDetails = (): void =>
+    setCurrentDetails(
+      registerCurrentDetails({ stage: state.stage, site, parts: partStates, alreadyRegistered, ...(state.ids ? { ids: state.ids } : {}), ...(state.error ? { error: state.error } : {}) }),
+    );
   const setStage = (stage: Stage): void => {
     state.stage = stage;
     upsertSearchAttributes([{ key: ImageStageKey, value: stage }]);
+    showDetails();
   };
   setHandler(progressQuery, () => state);
   setHandler(partProgressSignal, (update) => {
@@ -84,6 +94,7 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
     { key: ImageStageKey, value: 'lookup' },
   ]);
   upsertMemo({ url, guid, site, mode });
+  showDetails();
 
   // Short calls that any worker of the site may serve.
   const onSite = proxyActivities<SiteActivities>({
@@ -94,22 +105,26 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
 
   try {
     // A prefetch is for the cache: whether the site holds the image does not matter to it.
-    const existing = mode === 'register' ? await onSite.lookupImage({ guid }) : null;
+    const existing =
+      mode === 'register' ? await onSite.lookupImage.executeWithOptions({ summary: `ask ${site} whether it holds ${shortGuid(guid)}` }, [{ guid }]) : null;
     if (existing) {
       state.ids = existing;
+      alreadyRegistered = true;
       setStage('done');
       return { guid, site, ids: existing, alreadyRegistered: true };
     }
 
     setStage('metadata');
-    const parts = await onSite.fetchMetadata({ url, guid });
+    const parts = await onSite.fetchMetadata.executeWithOptions({ summary: `fetch and verify ${fileNameOf(url)} from ${hostOf(url)}` }, [{ url, guid }]);
     state.parts = parts.map((p) => ({ type: p.type, url: p.url, bytesDone: 0 }));
+    partStates = parts.map((p) => ({ type: p.type, url: p.url, hash: p.hash }));
+    showDetails();
     upsertMemo({ parts: parts.map((p) => ({ type: p.type, url: p.url, hash: `${p.hash.algorithm}:${p.hash.hex}` })) });
 
     // Download and register on one host, so registration reads the files the download wrote.
     // A host that vanishes for good (its tasks wait unpicked) is given up for another.
     for (let claim = 1; ; claim++) {
-      const hostQueue = await onSite.claimHost();
+      const hostQueue = await onSite.claimHost.executeWithOptions({ summary: `claim a host of ${site} for download and registration` }, []);
       try {
         const { ids, sizes } = await downloadAndRegister(hostQueue, parts);
         state.ids = ids;
@@ -139,7 +154,14 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
       retry,
     });
     setStage('download');
-    const cached = await allOrNothing(parts.map((part) => () => onHost.downloadPart({ guid, part })));
+    const cached = await allOrNothing(
+      parts.map((part) => async () => {
+        const got = await onHost.downloadPart.executeWithOptions({ summary: downloadSummary(part) }, [{ guid, part }]);
+        partStates = partStates.map((p) => (p.type === got.type ? { ...p, size: got.size } : p));
+        showDetails();
+        return got;
+      }),
+    );
     for (const c of cached) {
       const p = state.parts.find((x) => x.type === c.type);
       if (p) p.bytesDone = p.bytesTotal = c.size;
@@ -148,7 +170,8 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
     upsertMemo({ sizes });
     if (mode === 'prefetch') return { ids: {}, sizes };
     setStage('register');
-    return { ids: await onHost.registerParts({ guid, url, parts: cached }), sizes };
+    const ids = await onHost.registerParts.executeWithOptions({ summary: registerPartsSummary(cached, site) }, [{ guid, url, parts: cached }]);
+    return { ids, sizes };
   }
 }
 
@@ -164,7 +187,9 @@ async function releaseCacheHolds(hostQueue: string): Promise<void> {
     startToCloseTimeout: '1m',
     retry: { maximumAttempts: 3 },
   });
-  await CancellationScope.nonCancellable(() => onHost.releaseCacheHolds()).catch(() => undefined);
+  await CancellationScope.nonCancellable(() => onHost.releaseCacheHolds.executeWithOptions({ summary: 'release this run\'s holds on the host cache' }, [])).catch(
+    () => undefined,
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { defaultSiteOf, hostIdFrom } from '../../../config/load-config.js';
 import type { CliContext } from '../cli-context.js';
+import { workflowUiLink } from '../../temporal-ui-link.js';
 import { processLogger } from '../process-logger.js';
 
 export function defineDemoCommand(program: Command, ctx: CliContext): void {
@@ -21,6 +22,8 @@ export interface DemoJson {
   site: string;
   ids: Record<string, string>;
   askedAgainAlreadyRegistered: boolean;
+  /** The run in the Temporal UI of `imageproxy dev` (which serves the same data directory). */
+  ui: string;
 }
 
 async function runDemo(ctx: CliContext, opts: { json?: boolean }): Promise<void> {
@@ -31,7 +34,7 @@ async function runDemo(ctx: CliContext, opts: { json?: boolean }): Promise<void>
     import('../../image-proxy-client.js'),
     import('../../demo/sample-image.js'),
   ]);
-  const env = await startDevEnvironment({ config, configDir, dataDir, hostId: hostIdFrom(ctx.io.env), logger, headless: true });
+  const env = await startDevEnvironment({ config, configDir, dataDir, hostId: hostIdFrom(ctx.io.env), logger, headless: false });
   const sampleDir = await mkdtemp(join(tmpdir(), 'imageproxy-sample-'));
   const { baseUrl, server } = await serveDirectory(sampleDir);
   const client = await ImageProxyClient.connect({ address: env.address, namespace: env.namespace });
@@ -42,11 +45,19 @@ async function runDemo(ctx: CliContext, opts: { json?: boolean }): Promise<void>
     const guid = sha1Hex(metadata);
     const site = defaultSiteOf(config);
     if (!opts.json) ctx.print(`registering ${baseUrl}/image.xml (GUID ${guid}) at site ${site} …`);
+    const run = await client.start({ url: `${baseUrl}/image.xml`, guid, site });
+    const { runId } = await run.describe();
+    if (env.uiUrl && !opts.json) ctx.print(`watch it in the Temporal UI: ${workflowUiLink(env.uiUrl, env.namespace, run.workflowId, runId)}`);
     const first = await client.registerImage({ url: `${baseUrl}/image.xml`, guid, site });
-    if (!opts.json) ctx.print(JSON.stringify({ guid: first.guid, site: first.site, ids: first.ids }));
+    // The demo's server stops below; its history stays in the data directory, which `imageproxy dev` serves.
+    const laterUi = workflowUiLink('http://127.0.0.1:8233', env.namespace, run.workflowId, runId);
+    if (!opts.json) {
+      ctx.print(JSON.stringify({ guid: first.guid, site: first.site, ids: first.ids }));
+      ctx.print(`Temporal UI of this run, after \`npx imageproxy dev\`: ${laterUi}`);
+    }
     const again = await client.registerImage({ url: `${baseUrl}/image.xml`, guid, site });
     if (opts.json) {
-      ctx.printJson({ guid: first.guid, site: first.site, ids: first.ids, askedAgainAlreadyRegistered: again.alreadyRegistered } satisfies DemoJson);
+      ctx.printJson({ guid: first.guid, site: first.site, ids: first.ids, askedAgainAlreadyRegistered: again.alreadyRegistered, ui: laterUi } satisfies DemoJson);
     } else ctx.print(`asked again: ${again.alreadyRegistered ? 'answered from the site, nothing downloaded' : 'registered again'}`);
   } finally {
     await client.close();
