@@ -14,6 +14,7 @@ import { makeDeregisterImage } from './deregister-image.js';
 import { makeDownloadPart } from './download-part.js';
 import { makeLookupImage } from './lookup-image.js';
 import { makeFetchMetadata } from './metadata/fetch-metadata.js';
+import { timeStage, type Stage } from './metrics/image-proxy-metrics.js';
 import { makeProvisionNodes } from './provision-nodes.js';
 import { makeRegisterParts } from './register-parts.js';
 import { makeReleaseCacheHolds } from './release-cache-holds.js';
@@ -22,8 +23,8 @@ import { makeReleaseCacheHolds } from './release-cache-holds.js';
 export function createSiteQueueActivities(deps: ActivityDeps) {
   return {
     claimHost: makeClaimHost(deps),
-    lookupImage: makeLookupImage(deps),
-    fetchMetadata: makeFetchMetadata(deps),
+    lookupImage: timed(deps, 'lookup', makeLookupImage(deps)),
+    fetchMetadata: timed(deps, 'metadata', makeFetchMetadata(deps)),
     awaitRegistration: makeAwaitRegistration(deps),
     provisionNodes: makeProvisionNodes(deps),
     deregisterImage: makeDeregisterImage(deps),
@@ -34,10 +35,15 @@ export function createSiteQueueActivities(deps: ActivityDeps) {
 /** Activities of this host's task queue: they read and write this host's cache. */
 export function createHostQueueActivities(deps: ActivityDeps) {
   return {
-    downloadPart: makeDownloadPart(deps),
-    registerParts: makeRegisterParts(deps),
+    downloadPart: timed(deps, 'download', makeDownloadPart(deps)),
+    registerParts: timed(deps, 'register', makeRegisterParts(deps)),
     releaseCacheHolds: makeReleaseCacheHolds(deps),
   };
+}
+
+/** The activity of a stage, timed for the metrics (imageproxy_stage_seconds). */
+function timed<A extends unknown[], R>(deps: ActivityDeps, stage: Stage, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return (...args) => timeStage(deps.backend.site, stage, () => fn(...args));
 }
 
 export type SiteQueueActivities = ReturnType<typeof createSiteQueueActivities>;

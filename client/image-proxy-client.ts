@@ -3,7 +3,8 @@
  * It validates requests before any I/O and talks only to Temporal, never to sites.
  * Its errors are in registration-errors.ts, the shapes of its answers in client-types.ts.
  */
-import { Client, Connection, WorkflowNotFoundError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { type Client, type Connection, WorkflowNotFoundError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { connectClient, temporalSettings, type TemporalSettings } from './temporal-connection.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
@@ -29,10 +30,12 @@ export type { DistributeRequest, ImageStatus, ListedRun, MissingReport, Workflow
 export { InvalidRequestError, RegistrationFailedError, RegistrationRunningError } from './registration-errors.js';
 
 export interface ImageProxyClientOptions {
-  /** @default `TEMPORAL_ADDRESS` or `127.0.0.1:7233` */
+  /** @default from the environment and profile file (client/temporal-connection.ts), else `127.0.0.1:7233` */
   address?: string;
-  /** @default `TEMPORAL_NAMESPACE` or `default` */
+  /** @default from the environment and profile file, else `default` */
   namespace?: string;
+  /** Complete settings (TLS, API key): used instead of reading them. */
+  settings?: TemporalSettings;
 }
 
 export class ImageProxyClient {
@@ -42,10 +45,14 @@ export class ImageProxyClient {
   ) {}
 
   static async connect(options: ImageProxyClientOptions = {}): Promise<ImageProxyClient> {
-    const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-    const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
-    const connection = await Connection.connect({ address });
-    return new ImageProxyClient(new Client({ connection, namespace }), connection);
+    const settings =
+      options.settings ??
+      temporalSettings({
+        ...(options.address !== undefined ? { address: options.address } : {}),
+        ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      });
+    const { client, connection } = await connectClient(settings);
+    return new ImageProxyClient(client, connection);
   }
 
   /**

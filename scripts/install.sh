@@ -52,6 +52,7 @@ DEBIAN_NEEDS=(
   "qemu-img qemu-utils"                      # Eucalyptus: QCOW2 to raw
   "/usr/sbin/sshd openssh-server"            # xCAT: the management node's sshd
   "ssh-keygen openssh-client"                # xCAT: host and user keys for the test sshd
+  "/usr/sbin/nginx nginx"                    # Production: TLS front (mTLS, API key) before the dev server
   "glance-api glance-api"                    # Glance: the real Image API the glance site tests run against
   "keystone-manage keystone"                 # Glance: real Keystone tokens for the auth tests
   "uwsgi uwsgi"                              # Glance: Keystone runs under uwsgi

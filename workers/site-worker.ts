@@ -5,11 +5,12 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { Worker, type NativeConnection, type WorkerDeploymentOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createHostQueueActivities, createSiteQueueActivities, type ActivityDeps } from '../activities/index.js';
 import { HostCache } from '../activities/cache/host-cache.js';
+import { reportCacheBytes } from '../activities/metrics/image-proxy-metrics.js';
 import { makeRawImageOf } from '../activities/images/raw-image-of.js';
 import { createHttpTransport } from '../activities/transports/http-transport.js';
 import { createBittorrentTransport } from '../activities/transports/bittorrent/bittorrent-transport.js';
@@ -18,8 +19,8 @@ import { hostTaskQueue, siteTaskQueue } from '../common/naming.js';
 import { partProgressSignal } from '../common/register-contract.js';
 import type { Config } from '../config/config-schema.js';
 import { ensureCleanUpSchedule } from './clean-up-schedule.js';
-import { WORKFLOWS_PATH } from './workflow-source.js';
 import { createSiteBackend } from './site-backends.js';
+import { WORKFLOWS_PATH } from './workflow-source.js';
 
 /**
  * Heartbeats reach the server at most this often (the SDK's default is 0.8 × the heartbeat
@@ -38,9 +39,19 @@ export interface SiteWorkerOptions {
   configDir: string;
   dataDir: string;
   hostId: string;
-  address: string;
+  /** The process's one connection to Temporal, shared by all its site workers; the caller closes it. */
+  connection: NativeConnection;
+  /** A client on that connection. */
+  client: Client;
   namespace: string;
   logger: Logger;
+  /** Worker Deployment Versioning; unversioned when absent (tests sharing one server). */
+  deployment?: WorkerDeploymentOptions;
+  /**
+   * After SIGTERM (or `shutdown()`), how long running activities may go on before they are
+   * cancelled; a transfer saves its progress in a last heartbeat either way. @default '30s'
+   */
+  shutdownGraceTime?: string | number;
   /** A prebuilt workflow bundle; the workflows are bundled from source when absent. */
   workflowBundle?: WorkflowBundleOption;
   /** See `HostCacheOptions.onEvicting` (crash tests pause here). */
@@ -72,13 +83,12 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     logger: logger.child({ site }),
     ...(options.onEvicting ? { onEvicting: options.onEvicting } : {}),
   });
+  reportCacheBytes(cache.dir, () => cache.bytesHeld());
   const tmpDir = join(dataDir, 'tmp');
   await mkdir(tmpDir, { recursive: true });
   const backend = await createSiteBackend(siteConfig, { site, dataDir, configDir: options.configDir });
 
-  const connection = await NativeConnection.connect({ address: options.address });
-  const clientConnection = await Connection.connect({ address: options.address });
-  const client = new Client({ connection: clientConnection, namespace });
+  const { connection, client } = options;
 
   // Holds of runs that ended without releasing them (their host vanished, the worker was killed).
   const runIsOpen = async ({ workflowId, runId }: { workflowId: string; runId: string }): Promise<boolean> => {
@@ -145,9 +155,16 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   };
 
   const workflowSource = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
+  const common = {
+    connection,
+    namespace,
+    shutdownGraceTime: options.shutdownGraceTime ?? '30s',
+    maxHeartbeatThrottleInterval: HEARTBEAT_SENT_EVERY,
+    ...(options.deployment ? { workerDeploymentOptions: options.deployment } : {}),
+  };
   // Each queue's worker registers only that queue's activities: a call sent to the wrong one fails.
-  const siteWorker = await Worker.create({ connection, namespace, taskQueue: siteQueue, activities: createSiteQueueActivities(deps), maxHeartbeatThrottleInterval: HEARTBEAT_SENT_EVERY, ...workflowSource });
-  const hostWorker = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities: createHostQueueActivities(deps), maxHeartbeatThrottleInterval: HEARTBEAT_SENT_EVERY });
+  const siteWorker = await Worker.create({ ...common, taskQueue: siteQueue, activities: createSiteQueueActivities(deps), ...workflowSource });
+  const hostWorker = await Worker.create({ ...common, taskQueue: hostQueue, activities: createHostQueueActivities(deps) });
 
   let running: Promise<void> | undefined;
   const run = (): Promise<void> => {
@@ -157,8 +174,6 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
         clearInterval(sweepTimer);
         cache.close();
         await backend.close?.();
-        await clientConnection.close();
-        await connection.close();
       });
     return running;
   };

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { ContentHash } from '../../common/image-types.js';
 import { formatBytes } from '../../config/byte-size.js';
 import type { TransferProgress } from '../transports/transport.js';
+import { countEvictions } from '../metrics/image-proxy-metrics.js';
 import { CacheIndex, InsufficientSpaceError, type Holder } from './cache-index.js';
 import type { ContentCache } from './content-cache.js';
 import { NoCacheSpaceError } from './no-cache-space-error.js';
@@ -125,6 +126,7 @@ export class CacheSpace {
 
   /** Remove the files of entries the index marked `evicting` for `hash`, then forget them. */
   private evict(victims: readonly string[], hash: ContentHash): void {
+    countEvictions(victims.length);
     victims.forEach((victim) => {
       for (const path of this.pathsOf(victim)) rmSync(path, { force: true });
       this.options.onEvicting?.(victim);

@@ -95,6 +95,11 @@ export class HostCache {
   release(runId: string): number {
     return this.space.release(runId);
   }
+  /** Bytes the index counts in the cache now (files and companions), for the metrics. */
+  bytesHeld(): number {
+    return this.space.index.entries().reduce((sum, e) => sum + e.size + e.companionBytes, 0);
+  }
+
   touch(hash: ContentHash): void {
     this.space.touch(hash);
   }

@@ -14,6 +14,7 @@ import { defineListCommand } from './commands/list.js';
 import { defineProvisionCommand } from './commands/provision.js';
 import { defineRegisterCommand } from './commands/register.js';
 import { defineServeCommand } from './commands/serve.js';
+import { defineSetupCommand } from './commands/setup.js';
 import { defineStatusCommand } from './commands/status.js';
 import { defineWorkerCommand } from './commands/worker.js';
 
@@ -33,6 +34,7 @@ export function buildProgram(ctx: CliContext): Command {
     defineDevCommand,
     defineServeCommand,
     defineWorkerCommand,
+    defineSetupCommand,
     defineRegisterCommand,
     defineDeregisterCommand,
     defineProvisionCommand,

@@ -6,11 +6,9 @@ import type { ImageProxyClient } from '../image-proxy-client.js';
 import type { CliIo } from './cli-io.js';
 
 export async function connectClient(io: CliIo): Promise<ImageProxyClient> {
-  const { ImageProxyClient: Client } = await import('../image-proxy-client.js');
-  return Client.connect({
-    ...(io.env.TEMPORAL_ADDRESS ? { address: io.env.TEMPORAL_ADDRESS } : {}),
-    ...(io.env.TEMPORAL_NAMESPACE ? { namespace: io.env.TEMPORAL_NAMESPACE } : {}),
-  });
+  const [{ ImageProxyClient: Client }, { temporalSettings }] = await Promise.all([import('../image-proxy-client.js'), import('../temporal-connection.js')]);
+  // Temporal's environment configuration (profile file, TEMPORAL_* variables) of this command's environment.
+  return Client.connect({ settings: temporalSettings({ env: io.env }) });
 }
 
 /** Run `fn` with a connected client, closed afterwards whatever happens. */

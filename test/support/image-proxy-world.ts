@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
+import { Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { ImageProxyClient } from '../../client/image-proxy-client.js';
 import { ConfigSchema, type Config } from '../../config/config-schema.js';
 import { createLogger } from '../../workers/logger.js';
@@ -65,6 +67,9 @@ export async function startWorld(opts: {
   const logger = createLogger(process.env.IMAGEPROXY_LOG_LEVEL ?? 'warn');
   installTemporalLogging(logger);
   const client = await ImageProxyClient.connect({ address, namespace: 'default' });
+  // One connection for the world's workers, as in a worker process.
+  const connection = await NativeConnection.connect({ address });
+  const workerClient = new Client({ connection, namespace: 'default' });
   const workers: SiteWorker[] = [];
   const running: Promise<void>[] = [];
 
@@ -81,7 +86,8 @@ export async function startWorld(opts: {
         configDir: dataDir,
         dataDir: o.dataDir ?? dataDir,
         hostId: o.hostId ?? 'test-host',
-        address,
+        connection,
+        client: workerClient,
         namespace: 'default',
         logger,
         workflowBundle,
@@ -94,6 +100,7 @@ export async function startWorld(opts: {
       await Promise.all(workers.map((w) => w.shutdown()));
       await Promise.allSettled(running);
       await client.close();
+      await connection.close();
       if (!process.env.KEEP_TEST_DIRS) await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -37,7 +37,7 @@ async function runDemo(ctx: CliContext, opts: { json?: boolean }): Promise<void>
   const env = await startDevEnvironment({ config, configDir, dataDir, hostId: hostIdFrom(ctx.io.env), logger, headless: false });
   const sampleDir = await mkdtemp(join(tmpdir(), 'imageproxy-sample-'));
   const { baseUrl, server } = await serveDirectory(sampleDir);
-  const client = await ImageProxyClient.connect({ address: env.address, namespace: env.namespace });
+  const client = await ImageProxyClient.connect({ settings: env.settings });
   try {
     const sample = await writeSampleImage(sampleDir);
     const metadata = sample.metadataFor(baseUrl);
