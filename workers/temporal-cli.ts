@@ -6,20 +6,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { PROJECT_ROOT } from './project-root.js';
 import { SEARCH_ATTRIBUTE_NAMES } from '../common/register-contract.js';
-
-/** The checkout: this file is workers/temporal-cli.ts, or dist/workers/temporal-cli.js once built. */
-const PROJECT_ROOT = projectRootAbove(dirname(fileURLToPath(import.meta.url)));
-
-function projectRootAbove(dir: string): string {
-  for (let d = dir; ; d = dirname(d)) {
-    if (existsSync(join(d, 'package.json'))) return d;
-    if (dirname(d) === d) return resolve(dir, '..');
-  }
-}
 
 /** Path of the `temporal` CLI to run. */
 export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
