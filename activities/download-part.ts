@@ -12,6 +12,7 @@ import { Context } from '@temporalio/activity';
 import { ErrorType } from '../common/errors.js';
 import type { CachedPart, ImagePart } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
+import { finalAfterRetryFor } from './retry-for.js';
 import { countCacheLookup, countFetched } from './metrics/image-proxy-metrics.js';
 import { noCacheSpaceFailure } from './no-cache-space-failure.js';
 import { pickTransport } from './transports/pick-transport.js';
@@ -35,7 +36,7 @@ interface SharedTransfer {
   stoppedByShutdown?: boolean;
 }
 
-export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'reportProgress' | 'logger'>) {
+export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'reportProgress' | 'logger' | 'retryForMs'>) {
   const inFlight = new Map<string, SharedTransfer>();
 
   return async function downloadPart({ guid, part }: { guid: string; part: ImagePart }): Promise<CachedPart> {
@@ -63,11 +64,28 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     const workflowId = ctx.info.workflowExecution?.workflowId;
     let lastReport = 0;
     const rate = new TransferRate();
+    // When bytes last arrived (this attempt or an earlier one): retries are bounded from there.
+    const earlier = ctx.info.heartbeatDetails as { progressAtMs?: unknown; bytesDone?: unknown } | undefined;
+    let progressAtMs = typeof earlier?.progressAtMs === 'number' ? earlier.progressAtMs : undefined;
+    let bytesSeen = typeof earlier?.bytesDone === 'number' ? earlier.bytesDone : 0;
     const beat = (): void => {
       const p = transfer.latest;
+      if (p && p.bytesDone > bytesSeen) {
+        bytesSeen = p.bytesDone;
+        progressAtMs = Date.now();
+      }
       // The part type and rate are for `imageproxy status`, which reads the pending activity's details.
       const bytesPerSecond = p ? rate.sample(Date.now(), p.bytesDone) : undefined;
-      ctx.heartbeat(p ? ({ ...p, type: part.type, ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}) } satisfies DownloadHeartbeat) : p);
+      ctx.heartbeat(
+        p
+          ? ({
+              ...p,
+              type: part.type,
+              ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}),
+              ...(progressAtMs !== undefined ? { progressAtMs } : {}),
+            } satisfies DownloadHeartbeat & { progressAtMs?: number })
+          : undefined,
+      );
       const now = Date.now();
       if (p && workflowId && now - lastReport >= REPORT_EVERY_MS) {
         lastReport = now;
@@ -92,7 +110,8 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     } catch (err) {
       // The last waiter cancelled: answer only once the transfer has stopped and cleaned up.
       if (transfer.abort.signal.aborted) await transfer.done.catch(() => undefined);
-      throw err;
+      beat(); // notes bytes that arrived since the last beat
+      throw finalAfterRetryFor(err, deps.retryForMs, progressAtMs);
     } finally {
       clearInterval(timer);
       ctx.cancellationSignal.removeEventListener('abort', onCancel);

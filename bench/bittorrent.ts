@@ -108,8 +108,8 @@ async function main(): Promise<void> {
       const shared = acquireSharedTorrentClient({ dht: false, lsd: false, pex: false, utp: false, listenPort: 0, listenAddress: '127.0.0.1' }, logger);
       const transport = createBittorrentTransport({
         config: BittorrentSchema.parse({ dht: false, lsd: false, pex: false, seeding: { maxSeconds: 0 } }),
-        httpConfig: HttpSchema.parse({}),
-        http: createHttpTransport({ config: HttpSchema.parse({}) }),
+        httpConfig: HttpSchema.parse({ allowedNetworks: ['127.0.0.0/8'] }),
+        http: createHttpTransport({ config: HttpSchema.parse({ allowedNetworks: ['127.0.0.0/8'] }) }),
         torrents: shared.client,
         dir: join(dir, 'bittorrent'),
         tmpDir: join(dir, 'tmp'),

@@ -16,6 +16,8 @@ export interface ImageStatus {
   deregisteredAt?: Date;
   /** While running: the parts, with bytes, rate and ETA from their downloads' heartbeats. */
   progress?: LiveProgress;
+  /** While an activity's fault is being retried: "retrying: <last error> (attempt N, next in T)". */
+  retrying?: string;
   ids?: ImageIds;
   error?: string;
   startTime: Date;

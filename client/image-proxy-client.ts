@@ -5,7 +5,8 @@
  */
 import { type Client, type Connection, WorkflowNotFoundError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { connectClient, temporalSettings, type TemporalSettings } from './temporal-connection.js';
-import { guidProblem, isSiteName } from '../common/guid.js';
+import { guidProblem, isGuid, isSiteName, normalizeGuid } from '../common/guid.js';
+import { retryingOf } from './retrying-state.js';
 import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
 import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
@@ -61,7 +62,8 @@ export class ImageProxyClient {
    * followed by a new one (ALLOW_DUPLICATE) because the new run asks the site first and answers
    * at once from what the site holds: the site is the truth, not Temporal's retained history.
    */
-  async start(request: RegisterImageInput): Promise<WorkflowHandle<typeof registerImage>> {
+  async start(asked: RegisterImageInput): Promise<WorkflowHandle<typeof registerImage>> {
+    const request = { ...asked, guid: normalizeGuid(asked.guid) };
     validate(request);
     return this.temporal.workflow.start<typeof registerImage>('registerImage', {
       args: [{ url: request.url, guid: request.guid, site: request.site }],
@@ -74,7 +76,8 @@ export class ImageProxyClient {
   }
 
   /** Start or attach, then wait for the ids. */
-  async registerImage(request: RegisterImageInput): Promise<RegisterImageResult> {
+  async registerImage(asked: RegisterImageInput): Promise<RegisterImageResult> {
+    const request = { ...asked, guid: normalizeGuid(asked.guid) };
     const handle = await this.start(request);
     try {
       return await handle.result();
@@ -88,7 +91,8 @@ export class ImageProxyClient {
    * `coordinatorSite` (any site's workers can: the distribution holds no credentials, and each
    * site's own run goes to that site's queue). The id is deterministic (`distributeWorkflowId`).
    */
-  async startDistribution(request: DistributeRequest): Promise<WorkflowHandle<typeof distributeImage>> {
+  async startDistribution(asked: DistributeRequest): Promise<WorkflowHandle<typeof distributeImage>> {
+    const request = { ...asked, guid: normalizeGuid(asked.guid) };
     if (!Array.isArray(request.sites) || request.sites.length === 0) throw new InvalidRequestError('at least one site is needed');
     for (const site of request.sites) validateTarget(request.guid, site);
     validate({ url: request.url, guid: request.guid, site: request.coordinatorSite });
@@ -108,7 +112,8 @@ export class ImageProxyClient {
   }
 
   /** Distribute and wait for every site's outcome. Failed sites are reported, not thrown. */
-  async distributeImage(request: DistributeRequest): Promise<DistributeImageResult> {
+  async distributeImage(asked: DistributeRequest): Promise<DistributeImageResult> {
+    const request = { ...asked, guid: normalizeGuid(asked.guid) };
     const handle = await this.startDistribution(request);
     try {
       return await handle.result();
@@ -121,7 +126,8 @@ export class ImageProxyClient {
    * Remove the image of `guid` from `site` (a `deregisterImage` run) and wait. Refused while a
    * registration of the same (site, GUID) is running, so the two never race.
    */
-  async deregister(guid: string, site: string): Promise<DeregisterImageResult> {
+  async deregister(askedGuid: string, site: string): Promise<DeregisterImageResult> {
+    const guid = normalizeGuid(askedGuid);
     validateTarget(guid, site);
     const running = await this.temporal.workflow
       .getHandle(registerWorkflowId(site, guid))
@@ -147,7 +153,8 @@ export class ImageProxyClient {
    * Boot `nodes` of `site` from its image of `guid` (a `provisionNodes` run on the site's queue)
    * and wait for one outcome per node. The image must be registered there first.
    */
-  async provisionNodes(guid: string, site: string, nodes: readonly string[]): Promise<ProvisionNodesResult> {
+  async provisionNodes(askedGuid: string, site: string, nodes: readonly string[]): Promise<ProvisionNodesResult> {
+    const guid = normalizeGuid(askedGuid);
     validateTarget(guid, site);
     const problem = nodesProblem(nodes);
     if (problem) throw new InvalidRequestError(problem);
@@ -166,7 +173,8 @@ export class ImageProxyClient {
     }
   }
 
-  async getStatus(guid: string, site: string): Promise<ImageStatus | undefined> {
+  async getStatus(askedGuid: string, site: string): Promise<ImageStatus | undefined> {
+    const guid = normalizeGuid(askedGuid);
     validateTarget(guid, site);
     const workflowId = registerWorkflowId(site, guid);
     const handle = this.temporal.workflow.getHandle<typeof registerImage>(workflowId);
@@ -190,6 +198,8 @@ export class ImageProxyClient {
     if (description.status.name === 'RUNNING') {
       status.progress = withHeartbeats(await handle.query(progressQuery), this.pendingActivities(description.raw.pendingActivities));
       status.stage = status.progress.stage;
+      const retrying = retryingOf(description.raw.pendingActivities, Date.now());
+      if (retrying) status.retrying = retrying;
     } else if (description.status.name === 'COMPLETED') {
       status.ids = (await handle.result()).ids;
     } else {
@@ -224,9 +234,10 @@ export class ImageProxyClient {
       clauses.push(`ImageSite = '${filter.site}'`);
     }
     if (filter.guid !== undefined) {
-      const problem = guidProblem(filter.guid);
+      const guid = normalizeGuid(filter.guid);
+      const problem = guidProblem(guid);
       if (problem) throw new InvalidRequestError(problem);
-      clauses.push(`ImageGuid = '${filter.guid}'`);
+      clauses.push(`ImageGuid = '${guid}'`);
     }
     const runs: ListedRun[] = [];
     for await (const w of this.temporal.workflow.list({ query: clauses.join(' AND ') })) {
@@ -258,7 +269,9 @@ export class ImageProxyClient {
       const seen = latest.get(key);
       if (!seen || r.startTime > seen.startTime) latest.set(key, r);
     }
-    const guids = [...new Set(runs.map((r) => r.guid))].sort();
+    // Only GUIDs that were images somewhere: a run of it completed (a request refused for a
+    // wrong GUID, or one that never succeeded anywhere, is not drift).
+    const guids = [...new Set(runs.filter((r) => isGuid(r.guid) && r.status === 'COMPLETED').map((r) => r.guid))].sort();
     return guids.map((guid) => {
       const holds = (site: string): boolean => {
         const r = latest.get(`${guid} ${site}`);

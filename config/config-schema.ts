@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { EucalyptusSiteSchema } from '../activities/sites/eucalyptus/eucalyptus-site-options.js';
 import { GlanceSiteSchema, glanceConfigProblems } from '../activities/sites/glance/glance-site-options.js';
 import { XcatSiteSchema } from '../activities/sites/xcat/xcat-site-options.js';
+import { parseCidr } from '../activities/network/address-ranges.js';
+import { DEFAULT_RETRY_FOR } from '../common/retry-policies.js';
 import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
 
@@ -29,6 +31,22 @@ export const HttpSchema = z
   .object({
     /** If set, only these origin host names (or `*.suffix`) may be fetched from. */
     allowedHosts: z.array(z.string().min(1)).optional(),
+    /**
+     * Networks (CIDRs) of loopback, link-local, private, ULA, multicast or unspecified addresses
+     * that URLs arriving with requests may reach; all others of those are refused (SSRF). Public
+     * addresses need no entry. Site endpoints in `sites` are not affected. @default []
+     */
+    allowedNetworks: z
+      .array(
+        z.string().superRefine((cidr, ctx) => {
+          try {
+            parseCidr(cidr);
+          } catch (err) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+          }
+        }),
+      )
+      .default([]),
     /** @default 30000 */
     connectTimeoutMs: z.number().int().positive().default(30_000),
     /** Time without a byte before a transfer counts as stalled. @default 60000 */
@@ -98,10 +116,10 @@ export const BittorrentSchema = z
     allowedTrackers: HostRulesSchema.optional(),
     /** Announce URLs added to every torrent (a site's own tracker). @default [] */
     extraTrackers: z.array(z.string().url()).default([]),
-    /** Find peers through the mainline DHT. @default true */
-    dht: z.boolean().default(true),
-    /** Local Service Discovery (multicast on the LAN). @default true */
-    lsd: z.boolean().default(true),
+    /** Find peers through the public mainline DHT (peers anywhere, outside the outbound policy). @default false */
+    dht: z.boolean().default(false),
+    /** Local Service Discovery (multicast on the LAN). @default false */
+    lsd: z.boolean().default(false),
     /** Peer exchange with connected peers (ut_pex). @default true */
     pex: z.boolean().default(true),
     /**
@@ -170,6 +188,11 @@ export const ConfigSchema = z
     /** Site used when a request names none. @default the first site */
     defaultSite: z.string().optional(),
     http: HttpSchema.default({}),
+    /**
+     * How long a fault that may get better (network, site, origin 5xx) is retried before the run
+     * fails with the last error: a duration such as "6h", "2m". @default "6h"
+     */
+    retryFor: DurationSchema.default(DEFAULT_RETRY_FOR),
     /** Authentication of the HTTP front (`imageproxy serve`, `imageproxy dev`). @default none: loopback only */
     httpFront: HttpFrontSchema.default({}),
     bittorrent: BittorrentSchema.default({}),

@@ -9,6 +9,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerDeploymentOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createHostQueueActivities, createSiteQueueActivities, type ActivityDeps } from '../activities/index.js';
+import { sweepScratch } from '../activities/files/scratch-owner.js';
 import { HostCache } from '../activities/cache/host-cache.js';
 import { reportCacheBytes } from '../activities/metrics/image-proxy-metrics.js';
 import { makeRawImageOf } from '../activities/images/raw-image-of.js';
@@ -86,6 +87,9 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   reportCacheBytes(cache.dir, () => cache.bytesHeld());
   const tmpDir = join(dataDir, 'tmp');
   await mkdir(tmpDir, { recursive: true });
+  // Scratch of workers that were killed (bundle directories, converted images, temp files).
+  const swept = await sweepScratch(tmpDir);
+  if (swept.length > 0) logger.warn({ site, removed: swept }, 'removed scratch space of processes that are gone');
   const backend = await createSiteBackend(siteConfig, { site, dataDir, configDir: options.configDir });
 
   const { connection, client } = options;
@@ -152,6 +156,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
     temporal: client.workflow,
+    retryForMs: config.retryFor,
   };
 
   const workflowSource = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };

@@ -7,10 +7,11 @@
 import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createSiteQueueActivities } from '../activities/index.js';
 import type { DeregisterImageInput, DeregisterImageResult } from '../common/distribute-contract.js';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
+import { ErrorType } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
 import { ImageGuidKey, ImageSiteKey, ImageStageKey } from '../common/register-contract.js';
+import { ACTIVITY_RETRY } from '../common/retry-policies.js';
 import { shortGuid } from '../common/run-descriptions.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
@@ -28,8 +29,8 @@ export async function deregisterImage(input: DeregisterImageInput): Promise<Dere
   const onSite = proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     startToCloseTimeout: '30m',
-    heartbeatTimeout: '2m',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+    heartbeatTimeout: '30s', // the activity heartbeats from a timer whatever the backend does
+    retry: ACTIVITY_RETRY.deregisterImage,
   });
   try {
     setCurrentDetails(`**Stage:** deregistering at ${site}`);

@@ -37,6 +37,7 @@ import { ErrorType } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { prefetchWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { ImageGuidKey, ImageStageKey, type RegisterImageInput, type RegisterImageResult } from '../common/register-contract.js';
+import { MAX_URL_CHARS, urlForDisplay } from '../common/url-for-display.js';
 import { imageRunDetails, imageRunSummary, shortGuid } from '../common/run-descriptions.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
@@ -63,7 +64,7 @@ export async function distributeImage(input: DistributeImageInput): Promise<Dist
     { key: ImageGuidKey, value: guid },
     { key: ImageStageKey, value: 'distributing' },
   ]);
-  upsertMemo({ url, guid, sites, mode });
+  upsertMemo({ url: urlForDisplay(url), guid, sites, mode });
   // The Temporal UI's current details: which sites are done, with their ids or reasons.
   const showDetails = (): void => {
     const lines = [`**${outcomes.size} of ${sites.length} sites finished**`, ''];
@@ -163,6 +164,7 @@ function requestProblem(input: DistributeImageInput): string | undefined {
   const guid = guidProblem(input.guid);
   if (guid) return guid;
   if (typeof input.url !== 'string' || input.url.length === 0) return 'url of the metadata file is missing';
+  if (input.url.length > MAX_URL_CHARS) return `url ${urlForDisplay(input.url)} is ${input.url.length} characters, more than the ${MAX_URL_CHARS} allowed`;
   if (!Array.isArray(input.sites) || input.sites.length === 0) return 'sites: at least one site is needed';
   const bad = input.sites.find((s) => !isSiteName(s));
   if (bad !== undefined) return `not a site name: ${JSON.stringify(bad)}`;

@@ -6,11 +6,12 @@
  */
 import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createSiteQueueActivities } from '../activities/index.js';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
+import { ErrorType } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
 import { nodesProblem, type ProvisionNodesInput, type ProvisionNodesResult } from '../common/provision-contract.js';
 import { ImageGuidKey, ImageSiteKey, ImageStageKey } from '../common/register-contract.js';
+import { ACTIVITY_RETRY } from '../common/retry-policies.js';
 import { provisionSummary } from '../common/run-descriptions.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
@@ -30,7 +31,7 @@ export async function provisionNodes(input: ProvisionNodesInput): Promise<Provis
   const onSite = proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     startToCloseTimeout: '30m',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+    retry: ACTIVITY_RETRY.provisionNodes,
   });
   let outcomes: ProvisionNodesResult['nodes'];
   try {

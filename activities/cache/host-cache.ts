@@ -109,6 +109,10 @@ export class HostCache {
   releaseEndedRuns(isOpen: RunIsOpen): Promise<number> {
     return this.space.releaseEndedRuns(isOpen);
   }
+  /** Remove downloads no run holds any more (given up, cancelled, crashed): files and rows. */
+  discardAbandoned(): Promise<string[]> {
+    return this.space.discardAbandoned();
+  }
 
   // Writing and room.
   exclusiveTransfer<T>(hash: ContentHash, transfer: () => Promise<T>, wait: TransferWait): Promise<T> {

@@ -6,7 +6,7 @@
  * - `DELETE /v1/images/{guid}?site=` → 200 `{guid, site, deregistered: true}` once removed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { guidProblem } from '../../common/guid.js';
+import { guidProblem, normalizeGuid } from '../../common/guid.js';
 import { InvalidRequestError, RegistrationFailedError, RegistrationRunningError, type ImageProxyClient, type ImageStatus } from '../image-proxy-client.js';
 
 export interface JsonApiContext {
@@ -55,7 +55,8 @@ export async function handleJsonApi(req: IncomingMessage, res: ServerResponse, u
 async function createImage(req: IncomingMessage, res: ServerResponse, ctx: JsonApiContext): Promise<void> {
   const body = await readJson(req, ctx.maxBodyBytes);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the body must be a JSON object {url, guid, sites?}');
-  const { url, guid, sites } = body as { url?: unknown; guid?: unknown; sites?: unknown };
+  const { url, guid: asked, sites } = body as { url?: unknown; guid?: unknown; sites?: unknown };
+  const guid = normalizeGuid(asked);
   if (typeof url !== 'string') throw new HttpError(400, 'url: a string is needed (the metadata file URL)');
   const problem = guidProblem(guid);
   if (problem) throw new HttpError(400, `guid: ${problem}`);
@@ -71,7 +72,8 @@ async function createImage(req: IncomingMessage, res: ServerResponse, ctx: JsonA
   sendJson(res, 202, { guid, sites: wanted, workflowId: handle.workflowId, statusUrl });
 }
 
-async function showImage(res: ServerResponse, guid: string, ctx: JsonApiContext): Promise<void> {
+async function showImage(res: ServerResponse, askedGuid: string, ctx: JsonApiContext): Promise<void> {
+  const guid = normalizeGuid(askedGuid);
   const problem = guidProblem(guid);
   if (problem) throw new HttpError(400, problem);
   const statuses = (await Promise.all(ctx.sites.map((site) => ctx.client.getStatus(guid, site)))).filter((s): s is ImageStatus => !!s);
@@ -79,7 +81,8 @@ async function showImage(res: ServerResponse, guid: string, ctx: JsonApiContext)
   sendJson(res, 200, { guid, sites: statuses });
 }
 
-async function deleteImage(res: ServerResponse, guid: string, site: string, ctx: JsonApiContext): Promise<void> {
+async function deleteImage(res: ServerResponse, askedGuid: string, site: string, ctx: JsonApiContext): Promise<void> {
+  const guid = normalizeGuid(askedGuid);
   if (!ctx.sites.includes(site)) throw new HttpError(400, `site: unknown ${site} (have ${ctx.sites.join(', ')})`);
   await ctx.client.deregister(guid, site);
   sendJson(res, 200, { guid, site, deregistered: true });

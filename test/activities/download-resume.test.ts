@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ImageProxyClient, RegistrationFailedError } from '../../client/image-proxy-client.js';
 import { HttpOrigin } from '../support/http-origin.js';
-import { cacheDirOf, newTestDir, startWorld, uniqueName, type World } from '../support/image-proxy-world.js';
+import { cacheDirOf, newTestDir, startWorld, uniqueName, type World, LOOPBACK_HTTP } from '../support/image-proxy-world.js';
 import { publishSampleImage } from '../support/sample-images.js';
 
 const sha1 = async (file: string): Promise<string> => createHash('sha1').update(await readFile(file)).digest('hex');
@@ -105,7 +105,7 @@ describe('a worker killed mid-download', () => {
 
   it('SIGKILL in the middle of a transfer: a new worker resumes it; the origin sends < 1.3x the size', async () => {
     const site = uniqueName('kill');
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ sites: { [site]: { type: 'local' } } }));
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ sites: { [site]: { type: 'local' } }, http: LOOPBACK_HTTP }));
     const size = 8 << 20;
     const image = await publishSampleImage(origin, { sizes: { FILESYSTEM: size, KERNEL: 64 << 10 } });
     const fs = image.parts.find((p) => p.type === 'FILESYSTEM')!;

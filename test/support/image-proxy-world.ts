@@ -38,26 +38,39 @@ export async function newTestDir(name: string): Promise<string> {
 }
 
 /**
+ * `http.allowedNetworks` for a test installation: its origins, peers and trackers listen on
+ * loopback, which the outbound policy refuses by default.
+ */
+export const LOOPBACK_NETWORKS = ['127.0.0.0/8', '::1/128'];
+
+/** A config file's `http` section allowing loopback (for tests that write a config file). */
+export const LOOPBACK_HTTP = { allowedNetworks: LOOPBACK_NETWORKS };
+
+/**
  * Start an ImageProxy for `sites` (raw config values, validated like a config file). Workers for
  * every site start unless `startWorkers: false`.
  */
 export async function startWorld(opts: {
   sites: Record<string, unknown>;
-  http?: unknown;
+  /** The config's `http` section; `allowedNetworks` defaults to loopback (the tests' origins). */
+  http?: Record<string, unknown>;
   bittorrent?: unknown;
   /** The config's `cache` section (quota). */
   cache?: unknown;
   /** The config's `gc` section (scheduled clean-up). */
   gc?: unknown;
+  /** The config's `retryFor` (how long faults that may get better are retried). */
+  retryFor?: string;
   startWorkers?: boolean;
 }): Promise<World> {
   const dataDir = await newTestDir('world');
   const rawConfig = {
     sites: opts.sites,
-    ...(opts.http ? { http: opts.http } : {}),
+    http: { allowedNetworks: LOOPBACK_NETWORKS, ...opts.http },
     ...(opts.bittorrent ? { bittorrent: opts.bittorrent } : {}),
     ...(opts.cache ? { cache: opts.cache } : {}),
     ...(opts.gc ? { gc: opts.gc } : {}),
+    ...(opts.retryFor ? { retryFor: opts.retryFor } : {}),
   };
   const config = ConfigSchema.parse(rawConfig);
   // The CLI run against this world (IMAGEPROXY_DATA_DIR) reads the same sites as its workers.

@@ -118,7 +118,9 @@ async function findManifest(path: string): Promise<ImgexportManifest | undefined
     ex.on('entry', (header, stream, next) => {
       const name = header.name;
       if (name.startsWith('/') || name.split('/').includes('..')) problem ??= `bundle member ${JSON.stringify(name)} escapes the bundle`;
-      if ((header.type === 'symlink' || header.type === 'link') && (header.linkname ?? '').split('/').includes('..')) {
+      // imgimport unpacks as root: a link to an absolute path or through `..` points outside the bundle.
+      const target = header.linkname ?? '';
+      if ((header.type === 'symlink' || header.type === 'link') && (target.startsWith('/') || target.split('/').includes('..'))) {
         problem ??= `bundle member ${JSON.stringify(name)} links outside the bundle`;
       }
       if (/^(\.\/)?[^/]+\/manifest\.xml$/.test(name) && header.type === 'file') {

@@ -52,11 +52,17 @@ export function parseImgexportManifest(xml: string, where: string): ImgexportMan
   return { imagename, osvers: field('osvers'), osarch: field('osarch'), profile: field('profile'), provmethod: field('provmethod'), paths, imageFiles };
 }
 
-/** The manifest's paths that are not under `installRoot` (or contain `..`), described. */
+/**
+ * The manifest's paths that are not under `installRoot` (or contain `..`), described. The image
+ * files must also be absolute: a relative one would be resolved against the remote working
+ * directory by imgimport and by the undo's `rm -f`.
+ */
 export function pathsOutside(manifest: ImgexportManifest, installRoot: string): string[] {
-  return manifest.paths
+  const outside = manifest.paths
     .filter(({ path }) => path.split('/').includes('..') || !isUnder(path.replace(/\/+$/, ''), installRoot))
     .map(({ field, path }) => `${field}=${path}`);
+  const relative = manifest.imageFiles.filter((f) => !f.trim().startsWith('/')).map((f) => `${f} (not an absolute path)`);
+  return [...outside, ...relative];
 }
 
 function collectPaths(node: unknown, at: string, into: { field: string; path: string }[]): void {

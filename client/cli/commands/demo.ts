@@ -27,7 +27,9 @@ export interface DemoJson {
 }
 
 async function runDemo(ctx: CliContext, opts: { json?: boolean }): Promise<void> {
-  const { dataDir, config, configDir } = await ctx.loadConfig();
+  const { dataDir, config: configured, configDir } = await ctx.loadConfig();
+  // The sample is served from loopback, which the outbound policy refuses unless allowed.
+  const config = { ...configured, http: { ...configured.http, allowedNetworks: [...configured.http.allowedNetworks, '127.0.0.0/8'] } };
   const logger = await processLogger(ctx, 'warn');
   const [{ startDevEnvironment }, { ImageProxyClient }, { serveDirectory, sha1Hex, writeSampleImage }] = await Promise.all([
     import('../../../workers/dev-environment.js'),

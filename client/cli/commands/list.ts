@@ -1,5 +1,6 @@
 /** `imageproxy list`: registrations known to Temporal visibility, or per GUID the sites missing it (`--missing`). */
 import type { Command } from 'commander';
+import { normalizeGuid } from '../../../common/guid.js';
 import type { CliContext } from '../cli-context.js';
 
 interface ListOptions {
@@ -30,7 +31,7 @@ async function runList(ctx: CliContext, opts: ListOptions): Promise<void> {
     if (opts.missing) {
       const sites = opts.site ? [opts.site] : Object.keys(config.sites);
       let report = await client.missing(sites);
-      if (opts.guid) report = report.filter((r) => r.guid === opts.guid);
+      if (opts.guid) report = report.filter((r) => r.guid === normalizeGuid(opts.guid!));
       if (opts.json) ctx.printJson(report);
       else for (const r of report) ctx.print(`${r.guid}  missing at: ${r.missing.join(', ') || '(none)'}  present at: ${r.present.join(', ') || '(none)'}`);
       return;

@@ -40,6 +40,9 @@ describe('xcat pure parts', () => {
     expect(pathsOutside(ok, '/install')).toEqual([]);
     const bad = parseImgexportManifest(manifest('/etc/cron.d/rootimg.cpio.gz', '<extra><src>/x</src><dest>/install/../root</dest></extra>'), 'm');
     expect(pathsOutside(bad, '/install')).toEqual(['rootimg=/etc/cron.d/rootimg.cpio.gz', 'extra.src=/x', 'extra.dest=/install/../root']);
+    // A relative image file escapes the check on absolute paths; it would reach the undo's rm -f.
+    const relative = parseImgexportManifest(manifest('netboot/rootimg.cpio.gz'), 'm');
+    expect(pathsOutside(relative, '/install')).toEqual(['netboot/rootimg.cpio.gz (not an absolute path)']);
     expect(() => parseImgexportManifest(manifest('/install/r').replace('<imagename>img</imagename></', '<imagename>a;b</imagename></').replace(/<osimage><imagename>img/, '<osimage><imagename>a;b'), 'm')).toThrow(/not a valid name/);
     expect(() => parseImgexportManifest('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xcatimage/>', 'm')).toThrow(/DOCTYPE/);
   });

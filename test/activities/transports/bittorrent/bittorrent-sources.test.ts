@@ -17,7 +17,7 @@ import { BittorrentSchema, HttpSchema } from '../../../../config/config-schema.j
 import { createLogger } from '../../../../workers/logger.js';
 import { makeTorrent, startAria2Seeder, startOpentracker } from '../../../support/bittorrent-peers.js';
 import { HttpOrigin } from '../../../support/http-origin.js';
-import { newTestDir } from '../../../support/image-proxy-world.js';
+import { LOOPBACK_HTTP, newTestDir } from '../../../support/image-proxy-world.js';
 
 const MiB = 1 << 20;
 let seed = Math.floor(Math.random() * 1e6);
@@ -65,8 +65,8 @@ describe('BitTorrent sources: web seed as fallback, sites trading pieces', () =>
     cleanups.push(() => torrents.close());
     const transport = createBittorrentTransport({
       config: BittorrentSchema.parse({ dht: false, lsd: false, pex: false, seeding: { maxSeconds: 600, maxRatio: 50 } }),
-      httpConfig: HttpSchema.parse({}),
-      http: createHttpTransport({ config: HttpSchema.parse({}) }),
+      httpConfig: HttpSchema.parse(LOOPBACK_HTTP), // origin, tracker and web seed are on loopback
+      http: createHttpTransport({ config: HttpSchema.parse(LOOPBACK_HTTP) }),
       torrents,
       dir: join(dir, 'bittorrent'),
       tmpDir: join(dir, 'tmp'),
