@@ -4,15 +4,16 @@
  * a Temporal address in the environment or the profile file (client/temporal-connection.ts), that
  * server is used instead and only the workers run here (this is how ImageProxy runs on a cluster).
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { connectWorkerConnection, temporalSettings, type TemporalSettings } from '../client/temporal-connection.js';
 import type { Config } from '../config/config-schema.js';
-import { installTemporalRuntime } from './logger.js';
+import { installTemporalRuntime } from './temporal-logging.js';
 import { requireSearchAttributes } from './search-attributes.js';
-import { bundleWorkflows, createSiteWorker, type SiteWorker } from './site-worker.js';
+import { createSiteWorker, type SiteWorker } from './site-worker.js';
+import { workflowBundleForWorkers } from './workflow-source.js';
 import { startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
 import { freePort, startDevServer, type DevServer } from './temporal-cli.js';
 import { deploymentOptions, makeCurrentIfNone, makeCurrentWhenPolled, workerDeployment, type WorkerDeployment } from './worker-deployment.js';
@@ -80,7 +81,7 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
     // A prebuilt bundle (IMAGEPROXY_WORKFLOW_BUNDLE: a file written by bundleWorkflows) spares each
     // worker process the seconds of bundling: tests and bench/fleet start many on one machine.
     const prebuilt = process.env.IMAGEPROXY_WORKFLOW_BUNDLE;
-    const workflowBundle = prebuilt ? { code: await readFile(prebuilt, 'utf8') } : await bundleWorkflows();
+    const workflowBundle = prebuilt ? { codePath: prebuilt } : await workflowBundleForWorkers();
     for (const site of sites) {
       workers.push(
         await createSiteWorker({

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { pseudoRandomBytes } from '../../client/demo/sample-image.js';
 import { distributeWorkflowId, registerWorkflowId } from '../../common/naming.js';
-import { bundleWorkflows } from '../../workers/site-worker.js';
+import { bundleWorkflows } from '../../workers/workflow-source.js';
 import { startDevServer } from '../../workers/temporal-cli.js';
 import { freePort, makeTorrent, metadataXml, startOpentracker } from '../../test/support/bittorrent-peers.js';
 import { startFleetHost, writeTokenFile, type FleetHost } from '../../test/support/fleet-hosts.js';
