@@ -17,7 +17,8 @@ import { createHttpTransport } from '../activities/transports/http-transport.js'
 import { createBittorrentTransport } from '../activities/transports/bittorrent/bittorrent-transport.js';
 import { acquireSharedTorrentClient } from '../activities/transports/bittorrent/shared-torrent-client.js';
 import { startFleetPeering } from '../activities/transports/peer/fleet-peering.js';
-import { hostTaskQueue, siteTaskQueue } from '../common/naming.js';
+import { DISTRIBUTE_WORKFLOW_ID_PREFIX, hostTaskQueue, siteTaskQueue } from '../common/naming.js';
+import type { ContentHash } from '../common/image-types.js';
 import { partProgressSignal } from '../common/register-contract.js';
 import type { Config } from '../config/config-schema.js';
 import { ensureCleanUpSchedule } from './clean-up-schedule.js';
@@ -137,6 +138,13 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     logger.warn({ err: (err as Error).message }, 'resuming the seeding of earlier torrents failed');
     return [] as string[];
   });
+  // A torrent keeps seeding past its policy while a distribution still holds its part here
+  // (the distribution releases its holds when every site is done). Parts seen since this start only.
+  const seededParts = new Map<string, ContentHash>();
+  const stopSeedingHold = torrents.client.holdSeedingWhile((infoHash) => {
+    const part = seededParts.get(infoHash);
+    return part !== undefined && cache.heldBy(part, DISTRIBUTE_WORKFLOW_ID_PREFIX);
+  });
   const bittorrent = createBittorrentTransport({
     config: bt,
     httpConfig: config.http,
@@ -145,6 +153,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     dir: bittorrentDir,
     tmpDir,
     logger: logger.child({ site, transport: 'bittorrent' }),
+    onSeedingPart: (infoHash, part) => seededParts.set(infoHash, part),
   });
   // Fleet distribution: parts of a distribution come from its other hosts first (docs/fleet.md).
   const peering = await startFleetPeering({
@@ -185,7 +194,10 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   let running: Promise<void> | undefined;
   const run = (): Promise<void> => {
     running ??= Promise.all([siteWorker.run(), hostWorker.run()])
-      .finally(() => torrents.release())
+      .finally(() => {
+        stopSeedingHold();
+        torrents.release();
+      })
       .finally(() => peering.close())
       .then(async () => {
         clearInterval(sweepTimer);
