@@ -81,4 +81,13 @@ describe('xcat pure parts', () => {
     expect(message).toMatch(/port/);
     expect(message).not.toContain(secret);
   });
+
+  it('refuses an inline passphrase at load, saying where it goes instead, without echoing it', () => {
+    const base = { type: 'xcat', host: 'mn', user: 'root', privateKeyPath: 'k', hostKey: `SHA256:${'A'.repeat(43)}` };
+    const secret = 'correct-horse-inline';
+    expect(() => parseXcatSiteOptions('hpc', { ...base, passphrase: secret })).toThrow(
+      /^xcat site hpc: passphrase: an inline passphrase is refused; put it in a file and name that file in privateKeyPassphraseFile$/,
+    );
+    expect(parseXcatSiteOptions('hpc', { ...base, privateKeyPassphraseFile: 'key.pass' }).privateKeyPassphraseFile).toBe('key.pass');
+  });
 });

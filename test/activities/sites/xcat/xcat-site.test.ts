@@ -13,6 +13,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createXcatSite } from '../../../../activities/sites/xcat/xcat-site.js';
 import { parseXcatSiteOptions } from '../../../../activities/sites/xcat/xcat-site-options.js';
+import type { SiteConfig } from '../../../../config/config-schema.js';
+import { createSiteBackend } from '../../../../workers/site-backends.js';
 import { ErrorType } from '../../../../common/errors.js';
 import type { CachedPart } from '../../../../common/image-types.js';
 import { RegistrationFailedError } from '../../../../client/image-proxy-client.js';
@@ -189,15 +191,22 @@ describe('xcat site over SSH', () => {
     expect(await backend({ hostKey: mn.knownHostsLine }).lookup('0'.repeat(40))).toBeUndefined();
   });
 
-  it('takes a passphrase-protected key; a wrong passphrase fails at start, naming the site but not the passphrase', async () => {
+  it('takes a passphrase-protected key, its passphrase from a file beside the config; a wrong one fails at start, naming the site but not the passphrase', async () => {
     const keyPath = join(mn.dir, 'locked_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'right horse battery', '-f', keyPath]);
     await writeFile(join(mn.dir, 'authorized_keys'), `${await readFile(`${mn.clientKeyPath}.pub`, 'utf8')}${await readFile(`${keyPath}.pub`, 'utf8')}`);
-    const withKey = (passphrase: string) =>
-      createXcatSite({ site, config: parseXcatSiteOptions(site, mn.siteConfig({ privateKeyPath: keyPath, passphrase })), privateKey: readFileSync(keyPath) });
-    expect(() => withKey('wrong staple')).toThrow(new RegExp(`^xcat site ${site}: privateKeyPath: `));
-    expect(() => withKey('wrong staple')).not.toThrow(/wrong staple/);
-    expect(await withKey('right horse battery').lookup('2'.repeat(40))).toBeUndefined();
+    await writeFile(join(mn.dir, 'right.pass'), 'right horse battery\n');
+    await writeFile(join(mn.dir, 'wrong.pass'), 'wrong staple\n');
+    // As the worker builds it: relative paths start at the config file's directory.
+    const withFile = (file: string) =>
+      createSiteBackend(mn.siteConfig({ privateKeyPath: 'locked_key', privateKeyPassphraseFile: file }) as SiteConfig, { site, dataDir: mn.dir, configDir: mn.dir });
+    await expect(withFile('wrong.pass')).rejects.toThrow(new RegExp(`^xcat site ${site}: privateKeyPath or privateKeyPassphraseFile: `));
+    await expect(withFile('wrong.pass')).rejects.not.toThrow(/wrong staple/);
+    await expect(withFile('missing.pass')).rejects.toThrow(new RegExp(`xcat site ${site}: cannot read privateKeyPassphraseFile .*missing.pass: ENOENT`));
+    expect(await (await withFile('right.pass')).lookup('2'.repeat(40))).toBeUndefined();
+    expect(() => createXcatSite({ site, config: parseXcatSiteOptions(site, mn.siteConfig({ privateKeyPath: keyPath })), privateKey: readFileSync(keyPath) })).toThrow(
+      new RegExp(`^xcat site ${site}: privateKeyPath: `),
+    );
   });
 
   it('classifies xcatd down as retryable and permission denied as not', async () => {
