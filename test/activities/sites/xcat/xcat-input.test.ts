@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bundleMemberProblem } from '../../../../activities/sites/xcat/bundle-member-rule.js';
 import { archiveOf, compressionOf } from '../../../../activities/sites/xcat/detect-input-form.js';
 import { fingerprintOf, hostKeyMatches, parseHostKeyPin } from '../../../../activities/sites/xcat/host-key-pin.js';
 import { parseImgexportManifest, pathsOutside } from '../../../../activities/sites/xcat/imgexport-manifest.js';
@@ -80,6 +81,25 @@ describe('xcat pure parts', () => {
     expect(message).toMatch(/hostKey: an OpenSSH "SHA256:…" fingerprint or a known_hosts line/);
     expect(message).toMatch(/port/);
     expect(message).not.toContain(secret);
+  });
+
+  it('refuses relative image files in a manifest: they would be placed and removed wherever imgimport runs', () => {
+    const relative = parseImgexportManifest(manifest('netboot/rootimg.cpio.gz').replace('<kernel>/install/netboot/c7/x86_64/p/kernel</kernel>', '<kernel>kernel,/install/k2</kernel>'), 'm');
+    expect(pathsOutside(relative, '/install')).toEqual(['kernel=kernel', 'rootimg=netboot/rootimg.cpio.gz']);
+    const dotted = parseImgexportManifest(manifest('../../etc/cron.d/x'), 'm');
+    expect(pathsOutside(dotted, '/install')).toEqual(['rootimg=../../etc/cron.d/x']);
+  });
+
+  it('refuses bundle members named or linking outside the bundle, absolute symlinks included', () => {
+    expect(bundleMemberProblem({ name: './img/manifest.xml', type: 'file' })).toBeUndefined();
+    expect(bundleMemberProblem({ name: './img/initrd', type: 'symlink', linkname: 'initrd-stateless.gz' })).toBeUndefined();
+    expect(bundleMemberProblem({ name: 'img/a/b', type: 'symlink', linkname: '../kernel' })).toBeUndefined();
+    expect(bundleMemberProblem({ name: 'img/k2', type: 'link', linkname: 'img/kernel' })).toBeUndefined();
+    expect(bundleMemberProblem({ name: '/etc/passwd', type: 'file' })).toMatch(/"\/etc\/passwd" escapes the bundle/);
+    expect(bundleMemberProblem({ name: 'img/../../x', type: 'file' })).toMatch(/escapes the bundle/);
+    expect(bundleMemberProblem({ name: 'img/shadow', type: 'symlink', linkname: '/etc/shadow' })).toMatch(/"img\/shadow" is a link to the absolute path "\/etc\/shadow"/);
+    expect(bundleMemberProblem({ name: 'img/up', type: 'symlink', linkname: '../../etc' })).toMatch(/"img\/up" links outside the bundle \(to "..\/..\/etc"\)/);
+    expect(bundleMemberProblem({ name: 'img/h', type: 'link', linkname: '/etc/shadow' })).toMatch(/absolute path/);
   });
 
   it('refuses an inline passphrase at load, saying where it goes instead, without echoing it', () => {

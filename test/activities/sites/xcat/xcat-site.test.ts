@@ -178,6 +178,17 @@ describe('xcat site over SSH', () => {
     expect(await exists('/etc/rootimg.cpio.gz')).toBe(false);
   });
 
+  it('refuses a bundle whose manifest names a relative image file before anything runs (the undo would rm -f it)', async () => {
+    const image = await publishBundle(origin, { imagename: 'relative-image', installRoot: mn.installRoot, pointOutside: 'rootimg.cpio.gz' });
+    const calls = (await mn.argvLog()).length;
+    const err = await world.client.registerImage({ url: image.url, guid: image.guid, site }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as Error).message).toMatch(/manifest points outside the install root .*: rootimg=rootimg\.cpio\.gz/);
+    expect((await mn.argvLog()).slice(calls).map((e) => e.cmd)).toEqual([]);
+  });
+
   it('refuses a wrong host key before authenticating; accepts the pinned key as a known_hosts line', async () => {
     const other = `SHA256:${createHash('sha256').update('another host').digest('base64').replace(/=+$/, '')}`;
     const logBefore = mn.log.length;
