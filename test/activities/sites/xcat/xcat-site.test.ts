@@ -18,6 +18,8 @@ import { createSiteBackend } from '../../../../workers/site-backends.js';
 import { ErrorType } from '../../../../common/errors.js';
 import type { CachedPart } from '../../../../common/image-types.js';
 import { RegistrationFailedError } from '../../../../client/image-proxy-client.js';
+import { registerWorkflowId } from '../../../../common/naming.js';
+import { expectNoSecrets } from '../../../support/credential-leak-scan.js';
 import { HttpOrigin } from '../../../support/http-origin.js';
 import { startWorld, uniqueName, type World } from '../../../support/image-proxy-world.js';
 import { exists, XcatManagementNode } from '../../../support/xcat-management-node.js';
@@ -101,6 +103,10 @@ describe('xcat site over SSH', () => {
     expect(writesIn(await mn.sftpLog())).toBe(writes);
     const newCalls = (await mn.argvLog()).slice(calls);
     expect(newCalls.map((e) => e.cmd)).toEqual(['lsdef']);
+
+    // The SSH key stays on the worker: not in any payload of either run, nor in the worker logs.
+    const keyLines = (await readFile(mn.clientKeyPath, 'utf8')).split('\n').filter((l) => l && !l.startsWith('-----'));
+    await expectNoSecrets(world, [registerWorkflowId(site, image.guid)], Object.fromEntries(keyLines.map((l, i) => [`private key line ${i + 1}`, l])), 2);
 
     // Registering again through the backend (a retried activity) answers the same, defining nothing.
     const ids = await backend().register({ guid: image.guid, metadataUrl: image.url, parts: cachedParts(image), rawImageOf: async (p) => p.path });
