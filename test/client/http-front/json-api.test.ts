@@ -4,7 +4,9 @@ import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../../client/http-front/auth.js';
+import { registerWorkflowId } from '../../../common/naming.js';
 import { ConfigSchema } from '../../../config/config-schema.js';
+import { expectNoSecrets } from '../../support/credential-leak-scan.js';
 import { startHttpFront, type HttpFront } from '../../../client/http-front/server.js';
 import { createLogger } from '../../../workers/logger.js';
 import { HttpOrigin } from '../../support/http-origin.js';
@@ -129,6 +131,14 @@ describe('the JSON API', () => {
       expect((await fetch(`${limited.url}/v1/images/${guid}`, { headers: as(watcher) })).status).toBe(404);
       expect((await fetch(`${limited.url}/v1/images/${guid}`, { headers: as('stolen') })).status).toBe(401);
       expect((await del('admin-token', siteB)).status).not.toBe(403);
+
+      // A local-site registration by a token-bearing caller: the token reaches no payload and no worker log line.
+      const image = await publishSampleImage(origin);
+      const posted = await fetch(`${limited.url}/v1/images`, { method: 'POST', headers: as('registrar-token-a'), body: JSON.stringify({ url: image.url, guid: image.guid, sites: [siteA] }) });
+      expect(posted.status).toBe(202);
+      const { workflowId } = (await posted.json()) as { workflowId: string };
+      await expect.poll(async () => (await world.client.getStatus(image.guid, siteA))?.status, { timeout: 30_000 }).toBe('COMPLETED');
+      await expectNoSecrets(world, [workflowId, registerWorkflowId(siteA, image.guid)], { 'the bearer token': 'registrar-token-a' });
     } finally {
       await limited.close();
     }
