@@ -21,6 +21,8 @@ export interface ActivityDeps {
   /** See `RegisterRequest.rawImageOf`; the activity lends it its heartbeat and cancellation. */
   rawImageOf: RawImageOf;
   logger: Logger;
+  /** How long a fault that may get better is retried (config `retryFor`), in ms. */
+  retryForMs: number;
   /** The worker's Temporal client, for activities that attach to other runs (never to sites). */
   temporal: WorkflowClient;
 }

@@ -10,6 +10,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ErrorType } from '../common/errors.js';
 import { prefetchWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import type { RegisterImageInput, RegisterImageResult, RegisterMode } from '../common/register-contract.js';
+import { imageRunText } from '../common/run-descriptions.js';
 import type { ActivityDeps } from './activity-deps.js';
 
 const HEARTBEAT_EVERY_MS = 10_000;
@@ -25,6 +26,7 @@ export function makeAwaitRegistration(deps: Pick<ActivityDeps, 'temporal'>) {
       taskQueue: siteTaskQueue(site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...imageRunText({ url, guid, sites: [site], mode }),
     });
     const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     try {

@@ -3,9 +3,10 @@
  * site worker picked this task, answered as its per-host task queue.
  */
 import type { ActivityDeps } from './activity-deps.js';
+import { heartbeatWhile } from './heartbeat-while.js';
 
 export function makeClaimHost(deps: Pick<ActivityDeps, 'hostQueue'>) {
   return async function claimHost(): Promise<string> {
-    return deps.hostQueue;
+    return heartbeatWhile(() => Promise.resolve(deps.hostQueue)); // heartbeats like every site activity
   };
 }

@@ -12,6 +12,8 @@ import { Context } from '@temporalio/activity';
 import { ErrorType } from '../common/errors.js';
 import type { CachedPart, ImagePart } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
+import { finalAfterRetryFor } from './retry-for.js';
+import { countCacheLookup, countFetched } from './metrics/image-proxy-metrics.js';
 import { noCacheSpaceFailure } from './no-cache-space-failure.js';
 import { pickTransport } from './transports/pick-transport.js';
 import type { TransferProgress } from './transports/transport.js';
@@ -28,9 +30,11 @@ interface SharedTransfer {
   /** Activities waiting; the transfer is aborted only when all of them are cancelled. */
   waiting: number;
   abort: AbortController;
+  /** Aborted because this worker shuts down: the partial file stays for the next worker's retry. */
+  stoppedByShutdown?: boolean;
 }
 
-export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'reportProgress' | 'logger'>) {
+export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'reportProgress' | 'logger' | 'retryForMs'>) {
   const inFlight = new Map<string, SharedTransfer>();
 
   return async function downloadPart({ guid, part }: { guid: string; part: ImagePart }): Promise<CachedPart> {
@@ -57,9 +61,17 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
 
     const workflowId = ctx.info.workflowExecution?.workflowId;
     let lastReport = 0;
+    // When bytes last arrived (this attempt or an earlier one): retries are bounded from there.
+    const earlier = ctx.info.heartbeatDetails as { progressAtMs?: unknown; bytesDone?: unknown } | undefined;
+    let progressAtMs = typeof earlier?.progressAtMs === 'number' ? earlier.progressAtMs : undefined;
+    let bytesSeen = typeof earlier?.bytesDone === 'number' ? earlier.bytesDone : 0;
     const beat = (): void => {
       const p = transfer.latest;
-      ctx.heartbeat(p);
+      if (p && p.bytesDone > bytesSeen) {
+        bytesSeen = p.bytesDone;
+        progressAtMs = Date.now();
+      }
+      ctx.heartbeat(p ? { ...p, ...(progressAtMs !== undefined ? { progressAtMs } : {}) } : undefined);
       const now = Date.now();
       if (p && workflowId && now - lastReport >= REPORT_EVERY_MS) {
         lastReport = now;
@@ -69,7 +81,12 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     };
     const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
     const onCancel = (): void => {
-      if (--transfer.waiting === 0) transfer.abort.abort(ctx.cancellationSignal.reason);
+      if (--transfer.waiting > 0) return;
+      if (ctx.cancellationDetails?.workerShutdown) {
+        transfer.stoppedByShutdown = true;
+        ctx.heartbeat(transfer.latest); // the last progress, for the next worker to resume from
+      }
+      transfer.abort.abort(ctx.cancellationSignal.reason);
     };
     ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     try {
@@ -79,7 +96,8 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     } catch (err) {
       // The last waiter cancelled: answer only once the transfer has stopped and cleaned up.
       if (transfer.abort.signal.aborted) await transfer.done.catch(() => undefined);
-      throw err;
+      beat(); // notes bytes that arrived since the last beat
+      throw finalAfterRetryFor(err, deps.retryForMs, progressAtMs);
     } finally {
       clearInterval(timer);
       ctx.cancellationSignal.removeEventListener('abort', onCancel);
@@ -93,6 +111,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     lastProgress: TransferProgress | undefined,
   ): Promise<{ path: string; size: number }> {
     const hit = await deps.cache.lookup(part.hash);
+    countCacheLookup(hit !== undefined && hit !== null);
     if (hit) return hit;
 
     const transport = pickTransport(deps.transports, part.url);
@@ -113,13 +132,16 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
       const err = space.failure ? noCacheSpaceFailure(deps.cache.noSpaceError(space.failure, Context.current().info.scheduledTimestampMs)) : caught;
       // A refused URL will not change, and a cancelled download (its registration failed or was
       // cancelled) will not be retried; a broken transfer keeps its partial file for the retry.
-      if ((err instanceof ApplicationFailure && err.nonRetryable) || shared.abort.signal.aborted) {
+      // A worker's shutdown keeps it: the retry on the next worker resumes from it.
+      if ((err instanceof ApplicationFailure && err.nonRetryable) || (shared.abort.signal.aborted && !shared.stoppedByShutdown)) {
         await deps.cache.discardPartial(part.hash);
       }
       throw err;
     } finally {
       space.done();
     }
+    // Bytes this attempt received (a resumed one skips what the partial file had).
+    countFetched(transport.name, 'origin', got.bytes - (got.bytesResumed ?? 0));
     if (got.bytesResumed) {
       deps.logger.info({ guid, type: part.type, resumedAt: got.bytesResumed, heartbeated: lastProgress?.bytesDone }, 'resumed');
     }

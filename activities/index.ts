@@ -14,19 +14,22 @@ import { makeDeregisterImage } from './deregister-image.js';
 import { makeDownloadPart } from './download-part.js';
 import { makeLookupImage } from './lookup-image.js';
 import { makeFetchMetadata } from './metadata/fetch-metadata.js';
+import { timeStage, type Stage } from './metrics/image-proxy-metrics.js';
 import { makeProvisionNodes } from './provision-nodes.js';
 import { makeRegisterParts } from './register-parts.js';
+import { retriedFor } from './retry-for.js';
 import { makeReleaseCacheHolds } from './release-cache-holds.js';
 
 /** Activities of the site's task queue: short calls any worker of the site may serve. */
 export function createSiteQueueActivities(deps: ActivityDeps) {
+  const bounded = <A extends unknown[], R>(activity: (...args: A) => Promise<R>) => retriedFor(deps.retryForMs, activity);
   return {
-    claimHost: makeClaimHost(deps),
-    lookupImage: makeLookupImage(deps),
-    fetchMetadata: makeFetchMetadata(deps),
+    claimHost: bounded(makeClaimHost(deps)),
+    lookupImage: bounded(timed(deps, 'lookup', makeLookupImage(deps))),
+    fetchMetadata: bounded(timed(deps, 'metadata', makeFetchMetadata(deps))),
     awaitRegistration: makeAwaitRegistration(deps),
-    provisionNodes: makeProvisionNodes(deps),
-    deregisterImage: makeDeregisterImage(deps),
+    provisionNodes: bounded(makeProvisionNodes(deps)),
+    deregisterImage: bounded(makeDeregisterImage(deps)),
     ...makeCleanUpActivities(deps),
   };
 }
@@ -34,10 +37,15 @@ export function createSiteQueueActivities(deps: ActivityDeps) {
 /** Activities of this host's task queue: they read and write this host's cache. */
 export function createHostQueueActivities(deps: ActivityDeps) {
   return {
-    downloadPart: makeDownloadPart(deps),
-    registerParts: makeRegisterParts(deps),
+    downloadPart: timed(deps, 'download', makeDownloadPart(deps)), // bounds its own retries: its progress restarts the clock
+    registerParts: retriedFor(deps.retryForMs, timed(deps, 'register', makeRegisterParts(deps))),
     releaseCacheHolds: makeReleaseCacheHolds(deps),
   };
+}
+
+/** The activity of a stage, timed for the metrics (imageproxy_stage_seconds). */
+function timed<A extends unknown[], R>(deps: ActivityDeps, stage: Stage, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return (...args) => timeStage(deps.backend.site, stage, () => fn(...args));
 }
 
 export type SiteQueueActivities = ReturnType<typeof createSiteQueueActivities>;

@@ -1,12 +1,14 @@
 /**
  * Activity (host queue): make the parts this host downloaded into an image at the site, through
- * the site's backend; heartbeats the backend's progress and passes on cancellation.
+ * the site's backend; heartbeats from a timer (with the backend's progress) and passes on cancellation.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { ErrorType } from '../common/errors.js';
 import type { CachedPart, ImageIds } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
+import { heartbeatWhile } from './heartbeat-while.js';
+import { countRegistration } from './metrics/image-proxy-metrics.js';
 import { NoCacheSpaceError } from './cache/no-cache-space-error.js';
 import { NoRawImageError } from './images/raw-image-of.js';
 import { noCacheSpaceFailure } from './no-cache-space-failure.js';
@@ -15,24 +17,35 @@ export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cache' |
   return async function registerParts({ guid, url, parts }: { guid: string; url: string; parts: CachedPart[] }): Promise<ImageIds> {
     const ctx = Context.current();
     for (const part of parts) deps.cache.touch(part.hash); // a registration reusing a file is a use
-    const ids = await deps.backend.register({
-      guid,
-      metadataUrl: url,
-      parts,
-      // The cache and unpacking layers know no Temporal: lend them the heartbeat, wrap their errors.
-      rawImageOf: (part) =>
-        deps
-          .rawImageOf(part, { heartbeat: (d) => ctx.heartbeat(d), signal: ctx.cancellationSignal, firstScheduledMs: ctx.info.scheduledTimestampMs })
-          .catch((err: unknown) => {
-            if (err instanceof NoCacheSpaceError) throw noCacheSpaceFailure(err);
-            if (err instanceof NoRawImageError) throw ApplicationFailure.create({ type: err.type, nonRetryable: true, message: err.message });
-            throw err;
-          }),
-      onProgress: (detail) => ctx.heartbeat(detail),
-      signal: ctx.cancellationSignal,
-    });
+    let ids: ImageIds;
+    try {
+      // The timer keeps heartbeating while the backend is silent (qemu-img convert, a slow S3 part).
+      ids = await heartbeatWhile((beat) =>
+        deps.backend.register({
+          guid,
+          metadataUrl: url,
+          parts,
+          // The cache and unpacking layers know no Temporal: lend them the heartbeat, wrap their errors.
+          rawImageOf: (part) =>
+            deps
+              .rawImageOf(part, { heartbeat: beat, signal: ctx.cancellationSignal, firstScheduledMs: ctx.info.scheduledTimestampMs })
+              .catch((err: unknown) => {
+                if (err instanceof NoCacheSpaceError) throw noCacheSpaceFailure(err);
+                if (err instanceof NoRawImageError) throw ApplicationFailure.create({ type: err.type, nonRetryable: true, message: err.message });
+                throw err;
+              }),
+          onProgress: beat,
+          signal: ctx.cancellationSignal,
+        }),
+      );
+    } catch (err) {
+      // Counted once: a retryable fault is tried again, and the attempt that ends it counts.
+      if (err instanceof ApplicationFailure && err.nonRetryable) countRegistration(deps.backend.site, 'failed');
+      throw err;
+    }
     const missing = parts.filter((p) => !ids[p.type === 'ZFILESYSTEM' ? 'FILESYSTEM' : p.type]);
     if (missing.length > 0) {
+      countRegistration(deps.backend.site, 'failed');
       // Never answer an empty id as success (the legacy service did).
       throw ApplicationFailure.create({
         type: ErrorType.SiteRejected,
@@ -40,6 +53,7 @@ export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cache' |
         message: `site ${deps.backend.site} answered no id for ${missing.map((p) => p.type).join(', ')}`,
       });
     }
+    countRegistration(deps.backend.site, 'registered');
     deps.logger.info({ guid, site: deps.backend.site, ids }, 'registered');
     return ids;
   };

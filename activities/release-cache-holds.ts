@@ -1,7 +1,7 @@
 /**
  * Activity: the calling workflow run is done with this host's cache (it completed, failed or was
  * cancelled); what it held may be evicted again. The workflow calls it in a `finally` on the host
- * it downloaded on. Runs that never call it (their host vanished) are released by the worker's
+ * it downloaded on; partial downloads nobody holds any more are removed. Runs that never call it (their host vanished) are released by the worker's
  * check of holders against Temporal.
  */
 import { Context } from '@temporalio/activity';
@@ -12,6 +12,8 @@ export function makeReleaseCacheHolds(deps: Pick<ActivityDeps, 'cache' | 'logger
     const run = Context.current().info.workflowExecution;
     if (!run) return 0;
     const released = deps.cache.release(run.runId);
+    // A download this run gave up (out of retries, cancelled) and nobody else holds leaves nothing.
+    await deps.cache.discardAbandoned();
     deps.logger.debug({ workflowId: run.workflowId, released }, 'cache holds released');
     return released;
   };

@@ -6,7 +6,13 @@
  * SHA-1 of the whole file (aria2c checks piece hashes only). Prints medians, the ratio
  * aria2c / ours (≥ 1 means we are as fast or faster) and peak RSS of each.
  *
- *   npx tsx bench/bittorrent.ts [--size-mib 1024] [--rounds 5]
+ * Also prints the CPU seconds of our process's threads per round (main thread, the rest: V8's GC
+ * helpers and libuv's pool).
+ *
+ *   npx tsx bench/bittorrent.ts [--size-mib 1024] [--rounds 5] [--gc single|parallel]
+ *
+ * `--gc single` (default) runs the bench as the worker runs (`node --single-threaded-gc`, see
+ * bin/imageproxy.js): the bench restarts itself with that flag. `parallel` is V8's default.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,8 +27,17 @@ import { pseudoRandomBytes } from '../client/demo/sample-image.js';
 import { BittorrentSchema, HttpSchema } from '../config/config-schema.js';
 import { freePort, makeTorrent, startAria2Seeder, startOpentracker } from '../test/support/bittorrent-peers.js';
 import { HttpOrigin } from '../test/support/http-origin.js';
+import { threadCpu, threadCpuDelta } from './thread-cpu.js';
 
-const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, rounds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { 'size-mib': { type: 'string', default: '1024' }, rounds: { type: 'string', default: '5' }, gc: { type: 'string', default: 'single' } },
+});
+if (values.gc !== 'single' && values.gc !== 'parallel') throw new Error(`--gc: single or parallel, not ${values.gc}`);
+if (values.gc === 'single' && !process.execArgv.includes('--single-threaded-gc')) {
+  // A V8 flag that cannot be set once the process runs: start again with it, as the worker does.
+  const child = spawn(process.execPath, ['--single-threaded-gc', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exitCode = (await new Promise<number | null>((r) => child.once('exit', r))) ?? 1;
+}
 const sizeMiB = Number(values['size-mib']);
 const rounds = Number(values.rounds);
 const root = resolve('.bench-tmp', `bittorrent-${Date.now()}`);
@@ -93,13 +108,14 @@ async function main(): Promise<void> {
       const shared = acquireSharedTorrentClient({ dht: false, lsd: false, pex: false, utp: false, listenPort: 0, listenAddress: '127.0.0.1' }, logger);
       const transport = createBittorrentTransport({
         config: BittorrentSchema.parse({ dht: false, lsd: false, pex: false, seeding: { maxSeconds: 0 } }),
-        httpConfig: HttpSchema.parse({}),
-        http: createHttpTransport({ config: HttpSchema.parse({}) }),
+        httpConfig: HttpSchema.parse({ allowedNetworks: ['127.0.0.0/8'] }),
+        http: createHttpTransport({ config: HttpSchema.parse({ allowedNetworks: ['127.0.0.0/8'] }) }),
         torrents: shared.client,
         dir: join(dir, 'bittorrent'),
         tmpDir: join(dir, 'tmp'),
         logger,
       });
+      const threads0 = await threadCpu();
       const cpu0 = process.cpuUsage();
       let t0 = performance.now();
       let downloaded: number | undefined;
@@ -115,6 +131,7 @@ async function main(): Promise<void> {
       ours.push((performance.now() - t0) / 1000);
       const cpu = process.cpuUsage(cpu0);
       oursCpu.push((cpu.user + cpu.system) / 1e6);
+      const perThread = threadCpuDelta(threads0, await threadCpu());
       oursDownloadOnly.push(downloaded ?? NaN);
       await shared.release();
       await rm(dir, { recursive: true, force: true });
@@ -147,7 +164,8 @@ async function main(): Promise<void> {
       await rm(adir, { recursive: true, force: true });
       console.error(
         `round ${round + 1}: ours ${ours.at(-1)!.toFixed(2)} s (download ${oursDownloadOnly.at(-1)!.toFixed(2)} s, CPU ${oursCpu.at(-1)!.toFixed(2)} s),` +
-          ` aria2c ${theirs.at(-1)!.toFixed(2)} s (CPU ${theirsCpu.at(-1)!.toFixed(2)} s)`,
+          ` aria2c ${theirs.at(-1)!.toFixed(2)} s (CPU ${theirsCpu.at(-1)!.toFixed(2)} s);` +
+          ` our threads: ${perThread.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}`,
       );
     }
   } finally {
@@ -158,7 +176,7 @@ async function main(): Promise<void> {
   const oursPeakMiB = process.resourceUsage().maxRSS / 1024;
   const mo = median(ours);
   const mt = median(theirs);
-  console.log(`bench/bittorrent ${sizeMiB} MiB from one aria2c seeder on loopback, ${rounds} rounds each (alternating)`);
+  console.log(`bench/bittorrent ${sizeMiB} MiB from one aria2c seeder on loopback, ${rounds} rounds each (alternating), GC ${values.gc}-threaded`);
   console.log(`  ours   (webtorrent transport, incl. .torrent fetch and whole-file SHA-1): median ${mo.toFixed(2)} s  (${(sizeMiB / mo).toFixed(0)} MiB/s)  peak RSS ${oursPeakMiB.toFixed(0)} MiB (whole bench process)`);
   console.log(`         of which the download until the last piece was verified: median ${median(oursDownloadOnly).toFixed(2)} s`);
   console.log(`  aria2c (fresh leecher, --seed-time=0):                                  median ${mt.toFixed(2)} s  (${(sizeMiB / mt).toFixed(0)} MiB/s)  peak RSS ${(aria2PeakKiB / 1024).toFixed(0)} MiB`);
@@ -168,4 +186,4 @@ async function main(): Promise<void> {
   await rm(root, { recursive: true, force: true });
 }
 
-await main();
+if (values.gc === 'parallel' || process.execArgv.includes('--single-threaded-gc')) await main();

@@ -14,7 +14,7 @@ if (!url || !sha1 || !cacheDir) throw new Error('usage: http-download-once.ts UR
 const hash = { algorithm: 'sha1' as const, hex: sha1 };
 const cache = new ContentCache(cacheDir);
 await cache.init();
-const transport = createHttpTransport({ config: HttpSchema.parse({}) });
+const transport = createHttpTransport({ config: HttpSchema.parse({ allowedNetworks: ['127.0.0.0/8'] }) }); // the origin is on loopback
 let latest = 0;
 const started = performance.now();
 const got = await transport.fetchToFile({

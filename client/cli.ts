@@ -13,10 +13,14 @@ import { ImageProxyClient, type ImageStatus } from './image-proxy-client.js';
 import { startFrontFromConfig, type FrontFromConfigOptions } from './http-front/front-from-config.js';
 import type { HttpFront } from './http-front/server.js';
 import type { CollectGarbageInput } from '../common/clean-up-contract.js';
+import { normalizeGuid } from '../common/guid.js';
 import type { DistributeImageResult } from '../common/distribute-contract.js';
-import type { RegisterImageInput, RegisterImageResult } from '../common/register-contract.js';
+import { SEARCH_ATTRIBUTE_NAMES, type RegisterImageInput, type RegisterImageResult } from '../common/register-contract.js';
+import { ensureSearchAttributes } from '../workers/search-attributes.js';
 import { progressLine } from './progress-line.js';
+import { connectClient as connectTemporal, describeSettings, temporalSettings } from './temporal-connection.js';
 import { serveDirectory, sha1Hex, writeSampleImage } from './demo/sample-image.js';
+import { workflowUiLink } from './temporal-ui-link.js';
 
 interface CommonOptions {
   config?: string;
@@ -100,8 +104,9 @@ addHttpOptions(
     .description('start a Temporal dev server (unless TEMPORAL_ADDRESS is set), a worker for every site and the SOAP/JSON front; stays in the foreground')
     .option('--port <port>', 'Temporal gRPC port', '7233')
     .option('--ui-port <port>', 'Temporal UI port', '8233')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port (default: off)')
     .option('--no-http', 'do not start the SOAP/JSON front'),
-).action(async (opts: { port: string; uiPort: string } & HttpOptions) => {
+).action(async (opts: { port: string; uiPort: string; metricsPort?: string } & HttpOptions) => {
     const { dataDir, config, configDir } = await setup(program.opts<CommonOptions>());
     const logger = createLogger();
     const env = await startDevEnvironment({
@@ -112,16 +117,16 @@ addHttpOptions(
       logger,
       port: Number(opts.port),
       uiPort: Number(opts.uiPort),
-      ...(process.env.TEMPORAL_ADDRESS ? { address: process.env.TEMPORAL_ADDRESS } : {}),
-      ...(process.env.TEMPORAL_NAMESPACE ? { namespace: process.env.TEMPORAL_NAMESPACE } : {}),
+      ...(opts.metricsPort !== undefined ? { metricsPort: Number(opts.metricsPort) } : {}),
     });
     console.log(`Temporal: ${env.address} (namespace ${env.namespace})`);
     if (env.uiUrl) console.log(`Temporal UI: ${env.uiUrl}`);
+    if (env.metricsUrl) console.log(`Metrics: ${env.metricsUrl}`);
     let front;
     let client: ImageProxyClient | undefined;
     try {
       if (opts.http) {
-        client = await ImageProxyClient.connect({ address: env.address, namespace: env.namespace });
+        client = await ImageProxyClient.connect({ settings: env.settings });
         front = await startFront(opts, { config, configDir, client, logger });
       }
     } catch (err) {
@@ -153,22 +158,48 @@ addHttpOptions(
 
 program
   .command('worker')
-  .description('run the workers of some sites against TEMPORAL_ADDRESS')
+  .description('run the workers of some sites against the Temporal cluster of TEMPORAL_ADDRESS or the profile (TLS, API key: docs/production.md)')
   .option('--site <name...>', 'sites to serve (default: all in the config)')
-  .action(async (opts: { site?: string[] }) => {
+  .option('--metrics-port <port>', 'serve Prometheus metrics on this port (default: off)')
+  .option('--metrics-host <host>', 'address the metrics are served on', '127.0.0.1')
+  .option('--shutdown-grace <duration>', 'after SIGTERM, how long running transfers may go on before they stop (they resume on the next worker)', '30s')
+  .action(async (opts: { site?: string[]; metricsPort?: string; metricsHost: string; shutdownGrace: string }) => {
     const { dataDir, config, configDir } = await setup(program.opts<CommonOptions>());
-    const { workers, done } = await startWorkers({
+    const settings = temporalSettings();
+    const { workers, done, deployment, metricsUrl } = await startWorkers({
       config,
       configDir,
       dataDir,
       hostId: hostIdFrom(),
       logger: createLogger(),
-      address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-      namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+      settings,
+      shutdownGraceTime: opts.shutdownGrace,
       ...(opts.site ? { sites: opts.site } : {}),
+      ...(opts.metricsPort !== undefined ? { metricsPort: Number(opts.metricsPort), metricsHost: opts.metricsHost } : {}),
     });
-    console.error(`serving sites ${workers.map((w) => w.site).join(', ')}`);
+    console.error(
+      `serving sites ${workers.map((w) => w.site).join(', ')} at ${describeSettings(settings)} as ${deployment.deploymentName} ${deployment.buildId}` +
+        (metricsUrl ? `; metrics at ${metricsUrl}` : ''),
+    );
     await done;
+  });
+
+program
+  .command('setup')
+  .description('prepare the Temporal namespace for ImageProxy (creates the search attributes; safe to run again)')
+  .action(async () => {
+    const settings = temporalSettings();
+    const { connection } = await connectTemporal(settings);
+    try {
+      const created = await ensureSearchAttributes(connection, settings.namespace);
+      console.log(
+        created.length > 0
+          ? `created search attributes ${created.join(', ')} in namespace ${settings.namespace} at ${settings.address}`
+          : `namespace ${settings.namespace} at ${settings.address} already has the search attributes ${SEARCH_ATTRIBUTE_NAMES.join(', ')}: nothing changed`,
+      );
+    } finally {
+      await connection.close();
+    }
   });
 
 program
@@ -275,7 +306,7 @@ program
         const { config } = await setup(program.opts<CommonOptions>());
         const sites = opts.site ? [opts.site] : Object.keys(config.sites);
         let report = await client.missing(sites);
-        if (opts.guid) report = report.filter((r) => r.guid === opts.guid);
+        if (opts.guid) report = report.filter((r) => r.guid === normalizeGuid(opts.guid));
         if (opts.json) console.log(JSON.stringify(report));
         else for (const r of report) console.log(`${r.guid}  missing at: ${r.missing.join(', ') || '(none)'}  present at: ${r.present.join(', ') || '(none)'}`);
         return;
@@ -327,12 +358,14 @@ program
   .command('demo')
   .description('start the embedded default, register a generated sample image from a local origin, print the ids, stop')
   .action(async () => {
-    const { dataDir, config, configDir } = await setup(program.opts<CommonOptions>());
+    const { dataDir, config: configured, configDir } = await setup(program.opts<CommonOptions>());
+    // The sample is served from loopback, which the outbound policy refuses unless allowed.
+    const config = { ...configured, http: { ...configured.http, allowedNetworks: [...configured.http.allowedNetworks, '127.0.0.0/8'] } };
     const logger = createLogger('warn');
-    const env = await startDevEnvironment({ config, configDir, dataDir, hostId: hostIdFrom(), logger, headless: true });
+    const env = await startDevEnvironment({ config, configDir, dataDir, hostId: hostIdFrom(), logger, headless: false });
     const sampleDir = await mkdtemp(join(tmpdir(), 'imageproxy-sample-'));
     const { baseUrl, server } = await serveDirectory(sampleDir);
-    const client = await ImageProxyClient.connect({ address: env.address, namespace: env.namespace });
+    const client = await ImageProxyClient.connect({ settings: env.settings });
     try {
       const sample = await writeSampleImage(sampleDir);
       const metadata = sample.metadataFor(baseUrl);
@@ -341,8 +374,15 @@ program
       const guid = sha1Hex(metadata);
       const site = defaultSiteOf(config);
       console.log(`registering ${baseUrl}/image.xml (GUID ${guid}) at site ${site} …`);
+      const run = await client.start({ url: `${baseUrl}/image.xml`, guid, site });
+      const { runId } = await run.describe();
+      if (env.uiUrl) console.log(`watch it in the Temporal UI: ${workflowUiLink(env.uiUrl, env.namespace, run.workflowId, runId)}`);
       const first = await client.registerImage({ url: `${baseUrl}/image.xml`, guid, site });
       console.log(JSON.stringify({ guid: first.guid, site: first.site, ids: first.ids }));
+      // The demo's server stops below; its history stays in the data directory, which `imageproxy dev` serves.
+      console.log(
+        `Temporal UI of this run, after \`npx imageproxy dev\`: ${workflowUiLink('http://127.0.0.1:8233', env.namespace, run.workflowId, runId)}`,
+      );
       const again = await client.registerImage({ url: `${baseUrl}/image.xml`, guid, site });
       console.log(`asked again: ${again.alreadyRegistered ? 'answered from the site, nothing downloaded' : 'registered again'}`);
     } finally {

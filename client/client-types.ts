@@ -14,6 +14,8 @@ export interface ImageStatus {
   /** When the image was removed from the site after this registration. */
   deregisteredAt?: Date;
   progress?: RegisterProgress;
+  /** While an activity's fault is being retried: "retrying: <last error> (attempt N, next in T)". */
+  retrying?: string;
   ids?: ImageIds;
   error?: string;
   startTime: Date;

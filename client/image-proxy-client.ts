@@ -3,12 +3,15 @@
  * It validates requests before any I/O and talks only to Temporal, never to sites.
  * Its errors are in registration-errors.ts, the shapes of its answers in client-types.ts.
  */
-import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { guidProblem, isSiteName } from '../common/guid.js';
+import { type Client, type Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { connectClient, temporalSettings, type TemporalSettings } from './temporal-connection.js';
+import { guidProblem, isGuid, isSiteName, normalizeGuid } from '../common/guid.js';
+import { retryingOf } from './retrying-state.js';
 import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
 import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { nodesProblem, type ProvisionNodesResult } from '../common/provision-contract.js';
+import { cleanUpRunText, deregisterRunText, imageRunText, provisionRunText } from '../common/run-descriptions.js';
 import {
   progressQuery,
   type RegisterImageInput,
@@ -27,10 +30,12 @@ export type { DistributeRequest, ImageStatus, ListedRun, MissingReport, Workflow
 export { InvalidRequestError, RegistrationFailedError, RegistrationRunningError } from './registration-errors.js';
 
 export interface ImageProxyClientOptions {
-  /** @default `TEMPORAL_ADDRESS` or `127.0.0.1:7233` */
+  /** @default from the environment and profile file (client/temporal-connection.ts), else `127.0.0.1:7233` */
   address?: string;
-  /** @default `TEMPORAL_NAMESPACE` or `default` */
+  /** @default from the environment and profile file, else `default` */
   namespace?: string;
+  /** Complete settings (TLS, API key): used instead of reading them. */
+  settings?: TemporalSettings;
 }
 
 export class ImageProxyClient {
@@ -40,10 +45,14 @@ export class ImageProxyClient {
   ) {}
 
   static async connect(options: ImageProxyClientOptions = {}): Promise<ImageProxyClient> {
-    const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-    const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
-    const connection = await Connection.connect({ address });
-    return new ImageProxyClient(new Client({ connection, namespace }), connection);
+    const settings =
+      options.settings ??
+      temporalSettings({
+        ...(options.address !== undefined ? { address: options.address } : {}),
+        ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      });
+    const { client, connection } = await connectClient(settings);
+    return new ImageProxyClient(client, connection);
   }
 
   /**
@@ -52,7 +61,8 @@ export class ImageProxyClient {
    * followed by a new one (ALLOW_DUPLICATE) because the new run asks the site first and answers
    * at once from what the site holds: the site is the truth, not Temporal's retained history.
    */
-  async start(request: RegisterImageInput): Promise<WorkflowHandle<typeof registerImage>> {
+  async start(asked: RegisterImageInput): Promise<WorkflowHandle<typeof registerImage>> {
+    const request = { ...asked, guid: normalizeGuid(asked.guid) };
     validate(request);
     return this.temporal.workflow.start<typeof registerImage>('registerImage', {
       args: [{ url: request.url, guid: request.guid, site: request.site }],
@@ -60,11 +70,13 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(request.site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...imageRunText({ url: request.url, guid: request.guid, sites: [request.site] }),
     });
   }
 
   /** Start or attach, then wait for the ids. */
-  async registerImage(request: RegisterImageInput): Promise<RegisterImageResult> {
+  async registerImage(asked: RegisterImageInput): Promise<RegisterImageResult> {
+    const request = { ...asked, guid: normalizeGuid(asked.guid) };
     const handle = await this.start(request);
     try {
       return await handle.result();
@@ -78,7 +90,8 @@ export class ImageProxyClient {
    * `coordinatorSite` (any site's workers can: the distribution holds no credentials, and each
    * site's own run goes to that site's queue). The id is deterministic (`distributeWorkflowId`).
    */
-  async startDistribution(request: DistributeRequest): Promise<WorkflowHandle<typeof distributeImage>> {
+  async startDistribution(asked: DistributeRequest): Promise<WorkflowHandle<typeof distributeImage>> {
+    const request = { ...asked, guid: normalizeGuid(asked.guid) };
     if (!Array.isArray(request.sites) || request.sites.length === 0) throw new InvalidRequestError('at least one site is needed');
     for (const site of request.sites) validateTarget(request.guid, site);
     validate({ url: request.url, guid: request.guid, site: request.coordinatorSite });
@@ -93,11 +106,13 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(request.coordinatorSite),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...imageRunText({ url: input.url, guid: input.guid, sites: input.sites, mode }),
     });
   }
 
   /** Distribute and wait for every site's outcome. Failed sites are reported, not thrown. */
-  async distributeImage(request: DistributeRequest): Promise<DistributeImageResult> {
+  async distributeImage(asked: DistributeRequest): Promise<DistributeImageResult> {
+    const request = { ...asked, guid: normalizeGuid(asked.guid) };
     const handle = await this.startDistribution(request);
     try {
       return await handle.result();
@@ -110,7 +125,8 @@ export class ImageProxyClient {
    * Remove the image of `guid` from `site` (a `deregisterImage` run) and wait. Refused while a
    * registration of the same (site, GUID) is running, so the two never race.
    */
-  async deregister(guid: string, site: string): Promise<DeregisterImageResult> {
+  async deregister(askedGuid: string, site: string): Promise<DeregisterImageResult> {
+    const guid = normalizeGuid(askedGuid);
     validateTarget(guid, site);
     const running = await this.temporal.workflow
       .getHandle(registerWorkflowId(site, guid))
@@ -123,6 +139,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...deregisterRunText(guid, site),
     });
     try {
       return await handle.result();
@@ -135,7 +152,8 @@ export class ImageProxyClient {
    * Boot `nodes` of `site` from its image of `guid` (a `provisionNodes` run on the site's queue)
    * and wait for one outcome per node. The image must be registered there first.
    */
-  async provisionNodes(guid: string, site: string, nodes: readonly string[]): Promise<ProvisionNodesResult> {
+  async provisionNodes(askedGuid: string, site: string, nodes: readonly string[]): Promise<ProvisionNodesResult> {
+    const guid = normalizeGuid(askedGuid);
     validateTarget(guid, site);
     const problem = nodesProblem(nodes);
     if (problem) throw new InvalidRequestError(problem);
@@ -145,6 +163,7 @@ export class ImageProxyClient {
       taskQueue: siteTaskQueue(site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      ...provisionRunText(guid, site, nodes),
     });
     try {
       return await handle.result();
@@ -153,7 +172,8 @@ export class ImageProxyClient {
     }
   }
 
-  async getStatus(guid: string, site: string): Promise<ImageStatus | undefined> {
+  async getStatus(askedGuid: string, site: string): Promise<ImageStatus | undefined> {
+    const guid = normalizeGuid(askedGuid);
     validateTarget(guid, site);
     const workflowId = registerWorkflowId(site, guid);
     const handle = this.temporal.workflow.getHandle<typeof registerImage>(workflowId);
@@ -177,6 +197,8 @@ export class ImageProxyClient {
     if (description.status.name === 'RUNNING') {
       status.progress = await handle.query(progressQuery);
       status.stage = status.progress.stage;
+      const retrying = retryingOf(description.raw.pendingActivities, Date.now());
+      if (retrying) status.retrying = retrying;
     } else if (description.status.name === 'COMPLETED') {
       status.ids = (await handle.result()).ids;
     } else {
@@ -211,9 +233,10 @@ export class ImageProxyClient {
       clauses.push(`ImageSite = '${filter.site}'`);
     }
     if (filter.guid !== undefined) {
-      const problem = guidProblem(filter.guid);
+      const guid = normalizeGuid(filter.guid);
+      const problem = guidProblem(guid);
       if (problem) throw new InvalidRequestError(problem);
-      clauses.push(`ImageGuid = '${filter.guid}'`);
+      clauses.push(`ImageGuid = '${guid}'`);
     }
     const runs: ListedRun[] = [];
     for await (const w of this.temporal.workflow.list({ query: clauses.join(' AND ') })) {
@@ -245,7 +268,9 @@ export class ImageProxyClient {
       const seen = latest.get(key);
       if (!seen || r.startTime > seen.startTime) latest.set(key, r);
     }
-    const guids = [...new Set(runs.map((r) => r.guid))].sort();
+    // Only GUIDs that were images somewhere: a run of it completed (a request refused for a
+    // wrong GUID, or one that never succeeded anywhere, is not drift).
+    const guids = [...new Set(runs.filter((r) => isGuid(r.guid) && r.status === 'COMPLETED').map((r) => r.guid))].sort();
     return guids.map((guid) => {
       const holds = (site: string): boolean => {
         const r = latest.get(`${guid} ${site}`);
@@ -267,6 +292,7 @@ export class ImageProxyClient {
       args: [input],
       workflowId: `${cleanUpWorkflowId(input.site)}/now-${Date.now()}`,
       taskQueue: siteTaskQueue(input.site),
+      ...cleanUpRunText(input.site, input, input.dryRun),
     });
   }
 

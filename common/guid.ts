@@ -8,6 +8,15 @@ export function isGuid(value: unknown): value is string {
   return typeof value === 'string' && GUID.test(value);
 }
 
+/**
+ * The one GUID rule of every front (CLI, JSON API, SOAP, the client library): SHA-1 hex is
+ * case-blind, so any case is accepted and lower-cased here; anything else is passed through for
+ * `guidProblem` to describe.
+ */
+export function normalizeGuid<T>(value: T): T {
+  return (typeof value === 'string' && /^[0-9a-f]{40}$/i.test(value.trim()) ? value.trim().toLowerCase() : value) as T;
+}
+
 /** Describes why `value` is not a GUID, or returns undefined when it is one. */
 export function guidProblem(value: unknown): string | undefined {
   if (typeof value !== 'string') return `GUID must be a string, got ${typeof value}`;

@@ -1,10 +1,13 @@
 /**
  * The configuration file: which sites this installation serves and how it downloads.
- * `{"sites": {"<name>": {"type": "local" | "eucalyptus" | "xcat", …}}}`. Validated once, at start.
+ * `{"sites": {"<name>": {"type": "local" | "eucalyptus" | "xcat" | "glance", …}}}`. Validated once, at start.
  */
 import { z } from 'zod';
 import { EucalyptusSiteSchema } from '../activities/sites/eucalyptus/eucalyptus-site-options.js';
+import { GlanceSiteSchema, glanceConfigProblems } from '../activities/sites/glance/glance-site-options.js';
 import { XcatSiteSchema } from '../activities/sites/xcat/xcat-site-options.js';
+import { parseCidr } from '../activities/network/address-ranges.js';
+import { DEFAULT_RETRY_FOR } from '../common/retry-policies.js';
 import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
 
@@ -20,14 +23,30 @@ export const LocalSiteSchema = z
 
 // The cloud backends define their own options (activities/sites/*) and resolve their credentials
 // when their worker starts.
-export { EucalyptusSiteSchema, XcatSiteSchema };
+export { EucalyptusSiteSchema, GlanceSiteSchema, XcatSiteSchema };
 
-export const SiteSchema = z.discriminatedUnion('type', [LocalSiteSchema, EucalyptusSiteSchema, XcatSiteSchema]);
+export const SiteSchema = z.discriminatedUnion('type', [LocalSiteSchema, EucalyptusSiteSchema, XcatSiteSchema, GlanceSiteSchema]);
 
 export const HttpSchema = z
   .object({
     /** If set, only these origin host names (or `*.suffix`) may be fetched from. */
     allowedHosts: z.array(z.string().min(1)).optional(),
+    /**
+     * Networks (CIDRs) of loopback, link-local, private, ULA, multicast or unspecified addresses
+     * that URLs arriving with requests may reach; all others of those are refused (SSRF). Public
+     * addresses need no entry. Site endpoints in `sites` are not affected. @default []
+     */
+    allowedNetworks: z
+      .array(
+        z.string().superRefine((cidr, ctx) => {
+          try {
+            parseCidr(cidr);
+          } catch (err) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+          }
+        }),
+      )
+      .default([]),
     /** @default 30000 */
     connectTimeoutMs: z.number().int().positive().default(30_000),
     /** Time without a byte before a transfer counts as stalled. @default 60000 */
@@ -98,6 +117,19 @@ export const SeedingSchema = z
   })
   .strict();
 
+/** Web seeds (BEP 19, usually the image's origin) as a fallback for peers; see web-seed-fallback.ts. */
+export const WebSeedSchema = z
+  .object({
+    /**
+     * Peers get this head start, and web seeds are added when peers deliver less than
+     * `peerFloorBytesPerSecond` over this long. 0 = web seeds always used beside peers. @default 3000
+     */
+    fallbackAfterMs: z.number().int().min(0).default(3000),
+    /** Peers delivering at least this many bytes per second are enough: the web seeds are dropped. @default 1048576 */
+    peerFloorBytesPerSecond: z.number().int().min(0).default(1 << 20),
+  })
+  .strict();
+
 /** The BitTorrent transport (`.torrent` URLs and `magnet:` links). One client per worker process. */
 export const BittorrentSchema = z
   .object({
@@ -105,10 +137,10 @@ export const BittorrentSchema = z
     allowedTrackers: HostRulesSchema.optional(),
     /** Announce URLs added to every torrent (a site's own tracker). @default [] */
     extraTrackers: z.array(z.string().url()).default([]),
-    /** Find peers through the mainline DHT. @default true */
-    dht: z.boolean().default(true),
-    /** Local Service Discovery (multicast on the LAN). @default true */
-    lsd: z.boolean().default(true),
+    /** Find peers through the public mainline DHT (peers anywhere, outside the outbound policy). @default false */
+    dht: z.boolean().default(false),
+    /** Local Service Discovery (multicast on the LAN). @default false */
+    lsd: z.boolean().default(false),
     /** Peer exchange with connected peers (ut_pex). @default true */
     pex: z.boolean().default(true),
     /**
@@ -122,6 +154,7 @@ export const BittorrentSchema = z
     /** Address the peer port is bound to. @default all interfaces */
     listenAddress: z.string().ip().optional(),
     seeding: SeedingSchema.default({}),
+    webSeeds: WebSeedSchema.default({}),
     /** Time without a newly verified piece before an attempt fails (and is retried). @default 300000 */
     stallTimeoutMs: z.number().int().positive().default(300_000),
     /** Largest `.torrent` file fetched. @default 10485760 */
@@ -176,6 +209,11 @@ export const ConfigSchema = z
     /** Site used when a request names none. @default the first site */
     defaultSite: z.string().optional(),
     http: HttpSchema.default({}),
+    /**
+     * How long a fault that may get better (network, site, origin 5xx) is retried before the run
+     * fails with the last error: a duration such as "6h", "2m". @default "6h"
+     */
+    retryFor: DurationSchema.default(DEFAULT_RETRY_FOR),
     /** Authentication of the HTTP front (`imageproxy serve`, `imageproxy dev`). @default none: loopback only */
     httpFront: HttpFrontSchema.default({}),
     bittorrent: BittorrentSchema.default({}),
@@ -194,6 +232,10 @@ export const ConfigSchema = z
         }
       }
     });
+    for (const [name, site] of Object.entries(c.sites)) {
+      if (site.type !== 'glance') continue;
+      for (const p of glanceConfigProblems(site)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sites', name, ...p.path], message: p.message });
+    }
   });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -6,6 +6,7 @@
 import { ScheduleAlreadyRunning, type Client, type ScheduleOptionsAction } from '@temporalio/client';
 import type { CollectGarbageInput } from '../common/clean-up-contract.js';
 import { cleanUpScheduleId, cleanUpWorkflowId, siteTaskQueue } from '../common/naming.js';
+import { cleanUpRunText } from '../common/run-descriptions.js';
 import type { GcConfig } from '../config/config-schema.js';
 
 export async function ensureCleanUpSchedule(client: Client, site: string, gc: GcConfig): Promise<string> {
@@ -17,6 +18,7 @@ export async function ensureCleanUpSchedule(client: Client, site: string, gc: Gc
     args: [input],
     taskQueue: siteTaskQueue(site),
     workflowId: cleanUpWorkflowId(site),
+    ...cleanUpRunText(site, input, false),
   };
   const spec = { intervals: [{ every: gc.every }] };
   try {

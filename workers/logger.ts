@@ -6,11 +6,17 @@ export function createLogger(level = process.env.IMAGEPROXY_LOG_LEVEL ?? 'info')
   return pino({ level, base: { service: 'imageproxy' } }, destination(2));
 }
 
+export interface TemporalRuntimeOptions {
+  /** Where the runtime serves its own Prometheus metrics (`host:port`). @default no metrics */
+  prometheusBindAddress?: string;
+}
+
 /**
- * Route the Temporal SDK's own log lines (worker state changes, …) through `logger`, from
- * warnings up unless `TEMPORAL_LOG_LEVEL` says otherwise. Only the first call in a process counts.
+ * Install the Temporal runtime of this process: the SDK's own log lines (worker state changes, …)
+ * go through `logger`, from warnings up unless `TEMPORAL_LOG_LEVEL` says otherwise, and its worker
+ * metrics are served when asked. Only the first call in a process counts; returns whether it did.
  */
-export function installTemporalLogging(logger: Logger): void {
+export function installTemporalRuntime(logger: Logger, options: TemporalRuntimeOptions = {}): boolean {
   const level = (process.env.TEMPORAL_LOG_LEVEL ?? 'WARN') as LogLevel;
   try {
     Runtime.install({
@@ -20,8 +26,16 @@ export function installTemporalLogging(logger: Logger): void {
         const fn = entry.level === 'ERROR' ? logger.error : entry.level === 'WARN' ? logger.warn : logger.info;
         fn.call(logger, { sdk: meta ?? {} }, message);
       }),
+      ...(options.prometheusBindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.prometheusBindAddress } } } } : {}),
     });
+    return true;
   } catch {
     // A runtime is installed already (another call, or a test harness): keep it.
+    return false;
   }
+}
+
+/** Logging only (tests, one-off commands). */
+export function installTemporalLogging(logger: Logger): void {
+  installTemporalRuntime(logger);
 }

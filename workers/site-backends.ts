@@ -6,6 +6,8 @@ import { createLocalSite } from '../activities/sites/local/local-site.js';
 import type { SiteBackend } from '../activities/sites/site-backend.js';
 import { createEucalyptusSite } from '../activities/sites/eucalyptus/eucalyptus-site.js';
 import { resolveEucalyptusSite } from '../activities/sites/eucalyptus/eucalyptus-site-options.js';
+import { createGlanceSite } from '../activities/sites/glance/glance-site.js';
+import { resolveGlanceSite } from '../activities/sites/glance/glance-site-options.js';
 import { createXcatSite } from '../activities/sites/xcat/xcat-site.js';
 import { parseXcatSiteOptions } from '../activities/sites/xcat/xcat-site-options.js';
 
@@ -42,5 +44,7 @@ export async function createSiteBackend(config: SiteConfig, ctx: BackendContext)
         settings: await resolveEucalyptusSite(config, { site: ctx.site, configDir: ctx.configDir }),
         workDir: join(ctx.dataDir, 'tmp', 'eucalyptus', ctx.site),
       });
+    case 'glance':
+      return createGlanceSite({ settings: await resolveGlanceSite(config, { site: ctx.site, configDir: ctx.configDir }) });
   }
 }

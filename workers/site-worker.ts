@@ -6,11 +6,13 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerDeploymentOptions, type WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createHostQueueActivities, createSiteQueueActivities, type ActivityDeps } from '../activities/index.js';
+import { sweepScratch } from '../activities/files/scratch-owner.js';
 import { HostCache } from '../activities/cache/host-cache.js';
+import { reportCacheBytes } from '../activities/metrics/image-proxy-metrics.js';
 import { makeRawImageOf } from '../activities/images/raw-image-of.js';
 import { createHttpTransport } from '../activities/transports/http-transport.js';
 import { createBittorrentTransport } from '../activities/transports/bittorrent/bittorrent-transport.js';
@@ -47,9 +49,19 @@ export interface SiteWorkerOptions {
   configDir: string;
   dataDir: string;
   hostId: string;
-  address: string;
+  /** The process's one connection to Temporal, shared by all its site workers; the caller closes it. */
+  connection: NativeConnection;
+  /** A client on that connection. */
+  client: Client;
   namespace: string;
   logger: Logger;
+  /** Worker Deployment Versioning; unversioned when absent (tests sharing one server). */
+  deployment?: WorkerDeploymentOptions;
+  /**
+   * After SIGTERM (or `shutdown()`), how long running activities may go on before they are
+   * cancelled; a transfer saves its progress in a last heartbeat either way. @default '30s'
+   */
+  shutdownGraceTime?: string | number;
   /** A prebuilt workflow bundle; the workflows are bundled from source when absent. */
   workflowBundle?: WorkflowBundle;
   /** See `HostCacheOptions.onEvicting` (crash tests pause here). */
@@ -81,13 +93,15 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     logger: logger.child({ site }),
     ...(options.onEvicting ? { onEvicting: options.onEvicting } : {}),
   });
+  reportCacheBytes(cache.dir, () => cache.bytesHeld());
   const tmpDir = join(dataDir, 'tmp');
   await mkdir(tmpDir, { recursive: true });
+  // Scratch of workers that were killed (bundle directories, converted images, temp files).
+  const swept = await sweepScratch(tmpDir);
+  if (swept.length > 0) logger.warn({ site, removed: swept }, 'removed scratch space of processes that are gone');
   const backend = await createSiteBackend(siteConfig, { site, dataDir, configDir: options.configDir });
 
-  const connection = await NativeConnection.connect({ address: options.address });
-  const clientConnection = await Connection.connect({ address: options.address });
-  const client = new Client({ connection: clientConnection, namespace });
+  const { connection, client } = options;
 
   // Holds of runs that ended without releasing them (their host vanished, the worker was killed).
   const runIsOpen = async ({ workflowId, runId }: { workflowId: string; runId: string }): Promise<boolean> => {
@@ -151,12 +165,19 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
     temporal: client.workflow,
+    retryForMs: config.retryFor,
   };
 
   const workflowSource = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
+  const common = {
+    connection,
+    namespace,
+    shutdownGraceTime: options.shutdownGraceTime ?? '30s',
+    ...(options.deployment ? { workerDeploymentOptions: options.deployment } : {}),
+  };
   // Each queue's worker registers only that queue's activities: a call sent to the wrong one fails.
-  const siteWorker = await Worker.create({ connection, namespace, taskQueue: siteQueue, activities: createSiteQueueActivities(deps), ...workflowSource });
-  const hostWorker = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities: createHostQueueActivities(deps) });
+  const siteWorker = await Worker.create({ ...common, taskQueue: siteQueue, activities: createSiteQueueActivities(deps), ...workflowSource });
+  const hostWorker = await Worker.create({ ...common, taskQueue: hostQueue, activities: createHostQueueActivities(deps) });
 
   let running: Promise<void> | undefined;
   const run = (): Promise<void> => {
@@ -166,8 +187,6 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
         clearInterval(sweepTimer);
         cache.close();
         await backend.close?.();
-        await clientConnection.close();
-        await connection.close();
       });
     return running;
   };

@@ -45,6 +45,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** Where the server's own output goes. @default ignored */
   logFile?: string;
+  /** Create ImageProxy's search attributes at start (a real cluster needs `imageproxy setup`). @default true */
+  searchAttributes?: boolean;
 }
 
 export interface DevServer {
@@ -62,7 +64,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
   if (options.dbFile) args.push('--db-filename', options.dbFile);
-  for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
+  if (options.searchAttributes !== false) for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
 
   const cli = findTemporalCli();
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });

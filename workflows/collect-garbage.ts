@@ -4,12 +4,13 @@
  * node) are deregistered. Cache eviction never deregisters anything; this is the only place
  * cloud images are removed by policy. What it did is its result and its memo.
  */
-import { ApplicationFailure, proxyActivities, upsertMemo } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertMemo } from '@temporalio/workflow';
 import type { createSiteQueueActivities } from '../activities/index.js';
 import { cleanUpCutoff, type CleanUpOutcome, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import { isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
+import { shortGuid } from '../common/run-descriptions.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 
@@ -32,19 +33,26 @@ export async function collectGarbage(input: CollectGarbageInput): Promise<Collec
     retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
   });
 
-  const images = await onSite.listRegisteredImages();
+  const images = await onSite.listRegisteredImages.executeWithOptions({ summary: `list the images ImageProxy registered at ${site}` }, []);
   const outcomes: CleanUpOutcome[] = [];
   for (const image of images) {
     if (image.lastRequestedAt >= cutoff) continue;
     const outcome: CleanUpOutcome = { guid: image.guid, ids: image.ids, lastRequestedAt: image.lastRequestedAt, action: 'failed' };
     try {
-      outcome.action = await onSite.deregisterIfUnused({ guid: image.guid, cutoff, dryRun });
+      setCurrentDetails(`**Checked:** ${outcomes.length} of ${images.length} images at ${site}`);
+      outcome.action = await onSite.deregisterIfUnused.executeWithOptions(
+        { summary: `${dryRun ? 'check (dry run)' : 'deregister if unused'} ${shortGuid(image.guid)} at ${site}` },
+        [{ guid: image.guid, cutoff, dryRun }],
+      );
     } catch (err) {
       // One image the site refuses to remove does not stop the clean-up of the others.
       outcome.error = innermostMessage(err);
     }
     outcomes.push(outcome);
   }
+  setCurrentDetails(
+    [`**Done:** ${images.length} images seen at ${site}${dryRun ? ' (dry run)' : ''}`, '', ...outcomes.map((o) => `- ${shortGuid(o.guid)}: ${o.action}${o.error ? ` (${o.error})` : ''}`)].join('\n'),
+  );
   const result: CollectGarbageResult = { site, dryRun, cutoff, imagesSeen: images.length, outcomes };
   upsertMemo({
     dryRun,

@@ -4,13 +4,15 @@
  * The run carries the same search attributes as a registration, so `list` and the Temporal UI
  * show the removal beside the registrations of the GUID.
  */
-import { ApplicationFailure, proxyActivities, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createSiteQueueActivities } from '../activities/index.js';
 import type { DeregisterImageInput, DeregisterImageResult } from '../common/distribute-contract.js';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
+import { ErrorType } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
 import { ImageGuidKey, ImageSiteKey, ImageStageKey } from '../common/register-contract.js';
+import { ACTIVITY_RETRY } from '../common/retry-policies.js';
+import { shortGuid } from '../common/run-descriptions.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 
@@ -27,15 +29,18 @@ export async function deregisterImage(input: DeregisterImageInput): Promise<Dere
   const onSite = proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     startToCloseTimeout: '30m',
-    heartbeatTimeout: '2m',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+    heartbeatTimeout: '30s', // the activity heartbeats from a timer whatever the backend does
+    retry: ACTIVITY_RETRY.deregisterImage,
   });
   try {
-    await onSite.deregisterImage({ guid });
+    setCurrentDetails(`**Stage:** deregistering at ${site}`);
+    await onSite.deregisterImage.executeWithOptions({ summary: `remove ${shortGuid(guid)}'s images and files from ${site}` }, [{ guid }]);
   } catch (err) {
     upsertSearchAttributes([{ key: ImageStageKey, value: 'failed' }]);
+    setCurrentDetails(`**Stage:** failed\n\n**Failed:** ${err instanceof Error ? err.message : String(err)}`);
     throw err;
   }
   upsertSearchAttributes([{ key: ImageStageKey, value: 'deregistered' }]);
+  setCurrentDetails(`**Stage:** deregistered from ${site}`);
   return { guid, site };
 }

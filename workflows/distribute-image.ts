@@ -22,6 +22,7 @@ import {
   ChildWorkflowFailure,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   startChild,
@@ -36,6 +37,8 @@ import { ErrorType } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { prefetchWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { ImageGuidKey, ImageStageKey, type RegisterImageInput, type RegisterImageResult } from '../common/register-contract.js';
+import { MAX_URL_CHARS, urlForDisplay } from '../common/url-for-display.js';
+import { imageRunDetails, imageRunSummary, shortGuid } from '../common/run-descriptions.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 
@@ -61,7 +64,20 @@ export async function distributeImage(input: DistributeImageInput): Promise<Dist
     { key: ImageGuidKey, value: guid },
     { key: ImageStageKey, value: 'distributing' },
   ]);
-  upsertMemo({ url, guid, sites, mode });
+  upsertMemo({ url: urlForDisplay(url), guid, sites, mode });
+  // The Temporal UI's current details: which sites are done, with their ids or reasons.
+  const showDetails = (): void => {
+    const lines = [`**${outcomes.size} of ${sites.length} sites finished**`, ''];
+    for (const site of sites) {
+      const o = outcomes.get(site);
+      let shown = 'running';
+      if (o?.ok) shown = `done${o.alreadyRegistered ? ' (already registered)' : ''}: ${Object.entries(o.ids).map(([k, v]) => `${k}=\`${v}\``).join(', ')}`;
+      else if (o) shown = `failed: ${o.error}`;
+      lines.push(`- **${site}**: ${shown}`);
+    }
+    setCurrentDetails(lines.join('\n'));
+  };
+  showDetails();
 
   async function oneSite(site: string): Promise<SiteOutcome> {
     const workflowId = mode === 'prefetch' ? prefetchWorkflowId(site, guid) : registerWorkflowId(site, guid);
@@ -78,12 +94,16 @@ export async function distributeImage(input: DistributeImageInput): Promise<Dist
             parentClosePolicy: 'ABANDON',
             cancellationType: 'ABANDON',
             workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+            staticSummary: imageRunSummary({ url, guid, sites: [site], mode }),
+            staticDetails: imageRunDetails({ url, guid, sites: [site], mode }),
           },
         );
         return await child.result();
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        return attach.awaitRegistration({ ...request, mode });
+        return attach.awaitRegistration.executeWithOptions({ summary: `wait for the ${mode} of ${shortGuid(guid)} at ${site} that another caller started` }, [
+          { ...request, mode },
+        ]);
       }
     };
     try {
@@ -101,6 +121,7 @@ export async function distributeImage(input: DistributeImageInput): Promise<Dist
     sites.map(async (site) => {
       const outcome = await oneSite(site);
       outcomes.set(site, outcome);
+      showDetails();
       return outcome;
     }),
   );
@@ -143,6 +164,7 @@ function requestProblem(input: DistributeImageInput): string | undefined {
   const guid = guidProblem(input.guid);
   if (guid) return guid;
   if (typeof input.url !== 'string' || input.url.length === 0) return 'url of the metadata file is missing';
+  if (input.url.length > MAX_URL_CHARS) return `url ${urlForDisplay(input.url)} is ${input.url.length} characters, more than the ${MAX_URL_CHARS} allowed`;
   if (!Array.isArray(input.sites) || input.sites.length === 0) return 'sites: at least one site is needed';
   const bad = input.sites.find((s) => !isSiteName(s));
   if (bad !== undefined) return `not a site name: ${JSON.stringify(bad)}`;

@@ -4,13 +4,15 @@
  * task queue. One outcome per node: a node the site refuses does not fail the others. It carries
  * the image's search attributes, so the Temporal UI lists it beside the GUID's registrations.
  */
-import { ApplicationFailure, proxyActivities, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createSiteQueueActivities } from '../activities/index.js';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
+import { ErrorType } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
 import { nodesProblem, type ProvisionNodesInput, type ProvisionNodesResult } from '../common/provision-contract.js';
 import { ImageGuidKey, ImageSiteKey, ImageStageKey } from '../common/register-contract.js';
+import { ACTIVITY_RETRY } from '../common/retry-policies.js';
+import { provisionSummary } from '../common/run-descriptions.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 
@@ -29,15 +31,18 @@ export async function provisionNodes(input: ProvisionNodesInput): Promise<Provis
   const onSite = proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     startToCloseTimeout: '30m',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+    retry: ACTIVITY_RETRY.provisionNodes,
   });
   let outcomes: ProvisionNodesResult['nodes'];
   try {
-    outcomes = await onSite.provisionNodes({ guid, nodes });
+    setCurrentDetails(`**Stage:** provisioning ${nodes.length} node(s) at ${site}`);
+    outcomes = await onSite.provisionNodes.executeWithOptions({ summary: provisionSummary(guid, site, nodes) }, [{ guid, nodes }]);
   } catch (err) {
     upsertSearchAttributes([{ key: ImageStageKey, value: 'failed' }]);
+    setCurrentDetails(`**Stage:** failed\n\n**Failed:** ${err instanceof Error ? err.message : String(err)}`);
     throw err;
   }
+  setCurrentDetails(['**Stage:** provisioned', '', ...nodes.map((n) => `- ${n}: ${outcomes[n]?.ok === true ? 'ok' : 'failed'}${outcomes[n]?.detail ? `: ${outcomes[n]?.detail}` : ''}`)].join('\n'));
   const failed = nodes.filter((n) => outcomes[n]?.ok !== true);
   upsertSearchAttributes([{ key: ImageStageKey, value: 'provisioned' }]);
   upsertMemo({ failed });

@@ -13,15 +13,17 @@ import {
   CancellationScope,
   TimeoutFailure,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createHostQueueActivities, createSiteQueueActivities } from '../activities/index.js';
 import type { ImageIds, ImagePart } from '../common/image-types.js';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
+import { ErrorType } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { siteTaskQueue } from '../common/naming.js';
+import { downloadSummary, fileNameOf, hostOf, registerCurrentDetails, registerPartsSummary, shortGuid, type PartState } from '../common/run-descriptions.js';
 import {
   ImageGuidKey,
   ImageSiteKey,
@@ -34,17 +36,14 @@ import {
   type RegisterProgress,
   type Stage,
 } from '../common/register-contract.js';
+import { MAX_URL_CHARS, urlForDisplay } from '../common/url-for-display.js';
+import { ACTIVITY_RETRY, RETRY_BY_TIME } from '../common/retry-policies.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 type HostActivities = ReturnType<typeof createHostQueueActivities>;
 
-const retry = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '1m',
-  maximumAttempts: 8,
-  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-};
+/** Faults that may get better are retried for the config's `retryFor` (common/retry-policies.ts). */
+const retry = RETRY_BY_TIME;
 
 export async function registerImage(input: RegisterImageInput): Promise<RegisterImageResult> {
   return runImage(input, 'register');
@@ -66,9 +65,17 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
   }
   const { url, guid, site } = input;
   const state: RegisterProgress = { stage: 'lookup', parts: [] };
+  // What the Temporal UI shows as the run's current details (Markdown), rewritten at each step.
+  let partStates: PartState[] = [];
+  let alreadyRegistered = false;
+  const showDetails = (): void =>
+    setCurrentDetails(
+      registerCurrentDetails({ stage: state.stage, site, parts: partStates, alreadyRegistered, ...(state.ids ? { ids: state.ids } : {}), ...(state.error ? { error: state.error } : {}) }),
+    );
   const setStage = (stage: Stage): void => {
     state.stage = stage;
     upsertSearchAttributes([{ key: ImageStageKey, value: stage }]);
+    showDetails();
   };
   setHandler(progressQuery, () => state);
   setHandler(partProgressSignal, (update) => {
@@ -83,33 +90,40 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
     { key: ImageSiteKey, value: site },
     { key: ImageStageKey, value: 'lookup' },
   ]);
-  upsertMemo({ url, guid, site, mode });
+  upsertMemo({ url: urlForDisplay(url), guid, site, mode });
+  showDetails();
 
-  // Short calls that any worker of the site may serve.
+  // Short calls that any worker of the site may serve. They heartbeat from a timer, so a worker
+  // that dies under one costs the heartbeat timeout, not the 5 minutes.
   const onSite = proxyActivities<SiteActivities>({
     taskQueue: siteTaskQueue(site),
     startToCloseTimeout: '5m',
+    heartbeatTimeout: '15s',
     retry,
   });
 
   try {
     // A prefetch is for the cache: whether the site holds the image does not matter to it.
-    const existing = mode === 'register' ? await onSite.lookupImage({ guid }) : null;
+    const existing =
+      mode === 'register' ? await onSite.lookupImage.executeWithOptions({ summary: `ask ${site} whether it holds ${shortGuid(guid)}` }, [{ guid }]) : null;
     if (existing) {
       state.ids = existing;
+      alreadyRegistered = true;
       setStage('done');
       return { guid, site, ids: existing, alreadyRegistered: true };
     }
 
     setStage('metadata');
-    const parts = await onSite.fetchMetadata({ url, guid });
+    const parts = await onSite.fetchMetadata.executeWithOptions({ summary: `fetch and verify ${fileNameOf(url)} from ${hostOf(url)}` }, [{ url, guid }]);
     state.parts = parts.map((p) => ({ type: p.type, url: p.url, bytesDone: 0 }));
-    upsertMemo({ parts: parts.map((p) => ({ type: p.type, url: p.url, hash: `${p.hash.algorithm}:${p.hash.hex}` })) });
+    partStates = parts.map((p) => ({ type: p.type, url: urlForDisplay(p.url), hash: p.hash }));
+    showDetails();
+    upsertMemo({ parts: parts.map((p) => ({ type: p.type, url: urlForDisplay(p.url), hash: `${p.hash.algorithm}:${p.hash.hex}` })) });
 
     // Download and register on one host, so registration reads the files the download wrote.
     // A host that vanishes for good (its tasks wait unpicked) is given up for another.
     for (let claim = 1; ; claim++) {
-      const hostQueue = await onSite.claimHost();
+      const hostQueue = await onSite.claimHost.executeWithOptions({ summary: `claim a host of ${site} for download and registration` }, []);
       try {
         const { ids, sizes } = await downloadAndRegister(hostQueue, parts);
         state.ids = ids;
@@ -139,7 +153,14 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
       retry,
     });
     setStage('download');
-    const cached = await allOrNothing(parts.map((part) => () => onHost.downloadPart({ guid, part })));
+    const cached = await allOrNothing(
+      parts.map((part) => async () => {
+        const got = await onHost.downloadPart.executeWithOptions({ summary: downloadSummary(part) }, [{ guid, part }]);
+        partStates = partStates.map((p) => (p.type === got.type ? { ...p, size: got.size } : p));
+        showDetails();
+        return got;
+      }),
+    );
     for (const c of cached) {
       const p = state.parts.find((x) => x.type === c.type);
       if (p) p.bytesDone = p.bytesTotal = c.size;
@@ -148,7 +169,8 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
     upsertMemo({ sizes });
     if (mode === 'prefetch') return { ids: {}, sizes };
     setStage('register');
-    return { ids: await onHost.registerParts({ guid, url, parts: cached }), sizes };
+    const ids = await onHost.registerParts.executeWithOptions({ summary: registerPartsSummary(cached, site) }, [{ guid, url, parts: cached }]);
+    return { ids, sizes };
   }
 }
 
@@ -160,11 +182,14 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
 async function releaseCacheHolds(hostQueue: string): Promise<void> {
   const onHost = proxyActivities<HostActivities>({
     taskQueue: hostQueue,
-    scheduleToStartTimeout: '1m',
-    startToCloseTimeout: '1m',
-    retry: { maximumAttempts: 3 },
+    // Seconds, not a minute: a dead host's holds are released by its worker's own sweep.
+    scheduleToStartTimeout: '10s',
+    startToCloseTimeout: '30s',
+    retry: ACTIVITY_RETRY.releaseCacheHolds,
   });
-  await CancellationScope.nonCancellable(() => onHost.releaseCacheHolds()).catch(() => undefined);
+  await CancellationScope.nonCancellable(() => onHost.releaseCacheHolds.executeWithOptions({ summary: 'release this run\'s holds on the host cache' }, [])).catch(
+    () => undefined,
+  );
 }
 
 /**
@@ -207,5 +232,6 @@ function requestProblem(input: RegisterImageInput): string | undefined {
   if (guid) return guid;
   if (!isSiteName(input.site)) return `site must be a site name from the config, got ${JSON.stringify(input.site)}`;
   if (typeof input.url !== 'string' || input.url.length === 0) return 'url of the metadata file is missing';
+  if (input.url.length > MAX_URL_CHARS) return `url ${urlForDisplay(input.url)} is ${input.url.length} characters, more than the ${MAX_URL_CHARS} allowed`;
   return undefined;
 }

@@ -284,6 +284,40 @@ export class CacheIndex {
     this.db.prepare('UPDATE entries SET transfer_owner = NULL, transfer_until = NULL WHERE transfer_owner = ?').run(owner);
   }
 
+  /**
+   * `downloading` entries that no run holds and nobody transfers now: left by runs that gave up
+   * (out of retries, cancelled, refused) or crashed. Each is leased to `owner` in the same
+   * transaction, so no download starts on it while its files are removed (`endDiscard`).
+   */
+  claimAbandoned(owner: string, leaseMs: number): string[] {
+    return this.immediate(() => {
+      const now = Date.now();
+      const names = this.db
+        .prepare(
+          `SELECT name FROM entries e WHERE state = 'downloading'
+             AND NOT EXISTS (SELECT 1 FROM holders h WHERE h.name = e.name)
+             AND (transfer_owner IS NULL OR transfer_until < ?)`,
+        )
+        .pluck()
+        .all(now) as string[];
+      const lease = this.db.prepare('UPDATE entries SET transfer_owner = ?, transfer_until = ? WHERE name = ?');
+      for (const name of names) lease.run(owner, now + leaseMs, name);
+      return names;
+    });
+  }
+
+  /** The files of an abandoned `name` are gone: drop its entry, unless a run took it meanwhile. */
+  endDiscard(name: string, owner: string): void {
+    this.immediate(() => {
+      const held = this.db.prepare('SELECT 1 FROM holders WHERE name = ?').get(name) !== undefined;
+      if (held) this.db.prepare('UPDATE entries SET size = 0, transfer_owner = NULL, transfer_until = NULL WHERE name = ? AND transfer_owner = ?').run(name, owner);
+      else {
+        this.db.prepare('DELETE FROM entries WHERE name = ? AND transfer_owner = ?').run(name, owner);
+        this.db.prepare('DELETE FROM image_parts WHERE name = ? AND NOT EXISTS (SELECT 1 FROM entries WHERE entries.name = image_parts.name)').run(name);
+      }
+    });
+  }
+
   /** Release everything `runId` holds; answers how many entries it held. */
   release(runId: string): number {
     return this.db.prepare('DELETE FROM holders WHERE run_id = ?').run(runId).changes;

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { ContentHash } from '../../common/image-types.js';
 import { formatBytes } from '../../config/byte-size.js';
 import type { TransferProgress } from '../transports/transport.js';
+import { countEvictions } from '../metrics/image-proxy-metrics.js';
 import { CacheIndex, InsufficientSpaceError, type Holder } from './cache-index.js';
 import type { ContentCache } from './content-cache.js';
 import { NoCacheSpaceError } from './no-cache-space-error.js';
@@ -125,6 +126,7 @@ export class CacheSpace {
 
   /** Remove the files of entries the index marked `evicting` for `hash`, then forget them. */
   private evict(victims: readonly string[], hash: ContentHash): void {
+    countEvictions(victims.length);
     victims.forEach((victim) => {
       for (const path of this.pathsOf(victim)) rmSync(path, { force: true });
       this.options.onEvicting?.(victim);
@@ -208,6 +210,24 @@ export class CacheSpace {
     return new NoCacheSpaceError(message, final, final ? undefined : Math.min(SPACE_RETRY_MS, Math.max(1, this.options.spaceWaitMs - waited)));
   }
 
+  /**
+   * Remove the partial files and index rows of downloads no run holds any more (their runs gave
+   * up or crashed), so nothing stays reserved. Called when a run releases its holds, after the
+   * sweep of ended runs, and at worker start. Answers the names removed.
+   */
+  async discardAbandoned(): Promise<string[]> {
+    const names = this.index.claimAbandoned(this.owner, TRANSFER_LEASE_MS);
+    for (const name of names) {
+      try {
+        for (const path of this.pathsOf(name)) await rm(path, { force: true });
+      } finally {
+        this.index.endDiscard(name, this.owner);
+      }
+    }
+    if (names.length > 0) this.options.logger.info({ discarded: names }, 'removed abandoned partial downloads');
+    return names;
+  }
+
   /** Drop the holds of runs that have ended without releasing them (worker or host gone, …). */
   async releaseEndedRuns(isOpen: RunIsOpen): Promise<number> {
     let released = 0;
@@ -216,6 +236,7 @@ export class CacheSpace {
       if (!open) released += this.index.release(holder.runId);
     }
     if (released > 0) this.options.logger.info({ released }, 'released cache holds of ended runs');
+    await this.discardAbandoned();
     return released;
   }
 
@@ -241,6 +262,7 @@ export class CacheSpace {
     }
     for (const { name, size } of plan.markReady) this.index.markReady(name, size);
     for (const { name, bytes } of plan.companionBytes) this.index.setCompanionBytes(name, bytes);
+    await this.discardAbandoned(); // downloads a crash left with no run holding them
     if (plan.removeFiles.length + plan.dropEntries.length + plan.markReady.length + plan.companionBytes.length > 0) {
       this.options.logger.warn(plan, 'cache reconciled with its index');
     }

@@ -95,6 +95,11 @@ export class HostCache {
   release(runId: string): number {
     return this.space.release(runId);
   }
+  /** Bytes the index counts in the cache now (files and companions), for the metrics. */
+  bytesHeld(): number {
+    return this.space.index.entries().reduce((sum, e) => sum + e.size + e.companionBytes, 0);
+  }
+
   touch(hash: ContentHash): void {
     this.space.touch(hash);
   }
@@ -103,6 +108,10 @@ export class HostCache {
   }
   releaseEndedRuns(isOpen: RunIsOpen): Promise<number> {
     return this.space.releaseEndedRuns(isOpen);
+  }
+  /** Remove downloads no run holds any more (given up, cancelled, crashed): files and rows. */
+  discardAbandoned(): Promise<string[]> {
+    return this.space.discardAbandoned();
   }
 
   // Writing and room.

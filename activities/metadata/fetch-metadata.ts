@@ -7,6 +7,8 @@ import { cancellationSignal } from '@temporalio/activity';
 import { ErrorType } from '../../common/errors.js';
 import type { ImagePart } from '../../common/image-types.js';
 import type { ActivityDeps } from '../activity-deps.js';
+import { SCRATCH_OWNER } from '../files/scratch-owner.js';
+import { heartbeatWhile } from '../heartbeat-while.js';
 import { pickTransport } from '../transports/pick-transport.js';
 import { MetadataError, parseImageMetadata } from './parse-metadata.js';
 
@@ -14,9 +16,13 @@ import { MetadataError, parseImageMetadata } from './parse-metadata.js';
 export const MAX_METADATA_BYTES = 1024 * 1024;
 
 export function makeFetchMetadata(deps: Pick<ActivityDeps, 'transports' | 'tmpDir'>) {
-  return async function fetchMetadata({ url, guid }: { url: string; guid: string }): Promise<ImagePart[]> {
+  return function fetchMetadata(input: { url: string; guid: string }): Promise<ImagePart[]> {
+    return heartbeatWhile(() => fetchAndParse(input));
+  };
+
+  async function fetchAndParse({ url, guid }: { url: string; guid: string }): Promise<ImagePart[]> {
     const transport = pickTransport(deps.transports, url);
-    const tmp = join(deps.tmpDir, `metadata-${guid}-${randomBytes(4).toString('hex')}`);
+    const tmp = join(deps.tmpDir, `metadata-${guid}-${SCRATCH_OWNER}-${randomBytes(4).toString('hex')}`);
     let text: string;
     try {
       const got = await transport.fetchToFile({
@@ -47,5 +53,5 @@ export function makeFetchMetadata(deps: Pick<ActivityDeps, 'transports' | 'tmpDi
         message: `metadata file ${url}: ${err.message}`,
       });
     }
-  };
+  }
 }

@@ -15,33 +15,33 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { LookupFunction } from 'node:net';
+import { urlForDisplay } from '../../common/url-for-display.js';
 import type { HttpConfig } from '../../config/config-schema.js';
 import { writeToFile } from '../files/file-closed.js';
+import { createOutboundPolicy, type OutboundPolicy } from '../network/outbound-policy.js';
 import { classifyStatus, ifRangeValidatorOf, parseContentRange } from './http-resume-rules.js';
 import { originRejected, transferInterrupted, urlNotAllowed } from './transfer-errors.js';
 import type { FetchRequest, FetchResult, Transport } from './transport.js';
 
 export interface HttpTransportOptions {
   config: HttpConfig;
+  /** Name resolution for the outbound policy (a seam for tests); default `dns.lookup`. */
+  resolve?: LookupFunction;
 }
 
-export function createHttpTransport({ config }: HttpTransportOptions): Transport {
+export function createHttpTransport({ config, resolve }: HttpTransportOptions): Transport {
+  const policy = createOutboundPolicy({ allowedHosts: config.allowedHosts, allowedNetworks: config.allowedNetworks, ...(resolve ? { resolve } : {}) });
+  const settings: HttpSettings = { ...config, policy };
   return {
     name: 'http',
     handles: (url) => url.protocol === 'http:' || url.protocol === 'https:',
-    fetchToFile: (request) => fetchToFile(config, request),
+    fetchToFile: (request) => fetchToFile(settings, request),
   };
 }
 
-/** Whether `host` matches the allowlist (exact names, or `*.suffix`). No list allows every host. */
-export function hostAllowed(host: string, allowed: readonly string[] | undefined): boolean {
-  if (!allowed) return true;
-  const h = host.toLowerCase().replace(/\.$/, '');
-  return allowed.some((a) => {
-    const rule = a.toLowerCase();
-    return rule.startsWith('*.') ? h.endsWith(rule.slice(1)) && h.length > rule.length - 1 : h === rule;
-  });
-}
+/** The config with its compiled outbound policy. */
+type HttpSettings = HttpConfig & { policy: OutboundPolicy };
 
 /**
  * Bytes the file stream may buffer: with room for many 64 KiB socket chunks, Node's fs stream
@@ -60,7 +60,7 @@ interface RangeAsk {
   validator: string;
 }
 
-async function fetchToFile(config: HttpConfig, request: FetchRequest): Promise<FetchResult> {
+async function fetchToFile(config: HttpSettings, request: FetchRequest): Promise<FetchResult> {
   const url = new URL(request.url);
   const ask = request.resume ? await resumePoint(request) : undefined;
   if (!ask) return transfer(config, request, await open(config, url, request.signal), 0, createHash(request.hashAlgorithm));
@@ -128,7 +128,7 @@ async function hashPrefix(request: FetchRequest, bytes: number): Promise<Hash> {
  * 0), feeding `hash`, and check the length against what the origin announced.
  */
 async function transfer(
-  config: HttpConfig,
+  config: HttpSettings,
   request: FetchRequest,
   response: IncomingMessage,
   offset: number,
@@ -140,7 +140,7 @@ async function transfer(
   const total = totalFromRange ?? (length !== undefined ? offset + length : undefined);
   if (total !== undefined && request.maxBytes !== undefined && total > request.maxBytes) {
     response.destroy();
-    throw originRejected(`${request.url}: ${total} bytes is more than the ${request.maxBytes} allowed`);
+    throw originRejected(`${urlForDisplay(request.url)}: ${total} bytes is more than the ${request.maxBytes} allowed`);
   }
 
   const validator = ifRangeValidatorOf(response.headers);
@@ -151,7 +151,7 @@ async function transfer(
     else await rm(request.resume.statePath, { force: true });
   }
 
-  const counter = new HashingCounter(hash, offset, request.maxBytes, request.url, (bytesDone) =>
+  const counter = new HashingCounter(hash, offset, request.maxBytes, urlForDisplay(request.url), (bytesDone) =>
     request.onProgress?.({
       bytesDone,
       ...(total !== undefined ? { bytesTotal: total } : {}),
@@ -159,7 +159,7 @@ async function transfer(
     }),
   );
   response.socket.setTimeout(config.idleTimeoutMs, () =>
-    response.destroy(transferInterrupted(`${request.url}: no data for ${config.idleTimeoutMs} ms after ${counter.bytes} bytes`)),
+    response.destroy(transferInterrupted(`${urlForDisplay(request.url)}: no data for ${config.idleTimeoutMs} ms after ${counter.bytes} bytes`)),
   );
   // A broken connection ends the body rather than failing the pipeline: the bytes already received
   // (up to a few MiB in the counter's and file's buffers) are written, not dropped, so a retry
@@ -189,15 +189,16 @@ async function transfer(
   await closed(response, SOCKET_CLOSE_WAIT_MS);
   response.socket?.destroy();
   const late = lateErrors.get(response);
-  if (late) throw transferInterrupted(`${request.url}: the origin sent more than its Content-Length of ${length} bytes (${late.message})`, late);
+  // More bytes than announced will come again on every retry: final at once.
+  if (late) throw originRejected(`${urlForDisplay(request.url)}: the origin sent more than its Content-Length of ${length} bytes (${late.message})`);
   const received = counter.bytes - offset;
   if (!response.complete || (length !== undefined && received !== length)) {
     throw transferInterrupted(
-      `${request.url}: body ended after ${received} of ${length ?? 'unknown'} bytes (Content-Length ${length ?? 'absent'})`,
+      `${urlForDisplay(request.url)}: body ended after ${received} of ${length ?? 'unknown'} bytes (Content-Length ${length ?? 'absent'})`,
     );
   }
   if (total !== undefined && counter.bytes !== total) {
-    throw transferInterrupted(`${request.url}: got ${counter.bytes} bytes, the origin announced ${total}`);
+    throw transferInterrupted(`${urlForDisplay(request.url)}: got ${counter.bytes} bytes, the origin announced ${total}`);
   }
   return { bytes: counter.bytes, hashHex: hash.digest('hex'), ...(offset > 0 ? { bytesResumed: offset } : {}) };
 }
@@ -206,28 +207,26 @@ async function transfer(
 function failureOfTransfer(request: FetchRequest, err: unknown, bytes: number, length: number | undefined): Error {
   if (isApplicationFailure(err) || request.signal?.aborted) return err as Error;
   if (String((err as NodeJS.ErrnoException).code).startsWith('HPE_') && length !== undefined) {
-    return transferInterrupted(`${request.url}: the origin sent more than its Content-Length of ${length} bytes (${(err as Error).message})`, err as Error);
+    return originRejected(`${urlForDisplay(request.url)}: the origin sent more than its Content-Length of ${length} bytes (${(err as Error).message})`);
   }
-  return transferInterrupted(`${request.url}: transfer broke after ${bytes} bytes: ${(err as Error).message}`, err as Error);
+  return transferInterrupted(`${urlForDisplay(request.url)}: transfer broke after ${bytes} bytes: ${(err as Error).message}`, err as Error);
 }
 
 /**
  * Send a GET (ranged when `range` is given), following redirects; resolves with a response to
  * read (2xx, or a 416 to a ranged request) or throws a classified failure.
  */
-async function open(config: HttpConfig, url: URL, signal: AbortSignal | undefined, range?: RangeAsk, redirects = 0): Promise<IncomingMessage> {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw urlNotAllowed(`${url.href}: only http and https are fetched over HTTP`);
-  if (!hostAllowed(url.hostname, config.allowedHosts)) {
-    throw urlNotAllowed(`${url.href}: host ${url.hostname} is not in http.allowedHosts`);
-  }
+async function open(config: HttpSettings, url: URL, signal: AbortSignal | undefined, range?: RangeAsk, redirects = 0): Promise<IncomingMessage> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw urlNotAllowed(`${urlForDisplay(url.href)}: only http and https are fetched over HTTP`);
+  config.policy.checkUrl(url); // and the address dialled, in `lookup` below
   const client = url.protocol === 'https:' ? https : http;
   const headers: Record<string, string> = { 'user-agent': 'imageproxy', 'accept-encoding': 'identity' };
   if (range) Object.assign(headers, { range: `bytes=${range.offset}-`, 'if-range': range.validator });
   const response = await new Promise<IncomingMessage>((resolve, reject) => {
     // Own connection (no keep-alive pool): the idle timer and the socket's end belong to this transfer alone.
-    const req = client.get(url, { signal, headers, agent: false }, resolve);
+    const req = client.get(url, { signal, headers, agent: false, lookup: config.policy.lookupFor(url) }, resolve);
     const connectTimer = setTimeout(
-      () => req.destroy(transferInterrupted(`${url.href}: no answer within ${config.connectTimeoutMs} ms`)),
+      () => req.destroy(transferInterrupted(`${urlForDisplay(url.href)}: no answer within ${config.connectTimeoutMs} ms`)),
       config.connectTimeoutMs,
     );
     let answered: IncomingMessage | undefined;
@@ -242,18 +241,18 @@ async function open(config: HttpConfig, url: URL, signal: AbortSignal | undefine
         lateErrors.set(answered, err);
         answered.destroy(err);
       }
-      reject(isApplicationFailure(err) || signal?.aborted ? err : transferInterrupted(`${url.href}: ${err.message}`, err));
+      reject(isApplicationFailure(err) || signal?.aborted ? err : transferInterrupted(`${urlForDisplay(url.href)}: ${err.message}`, err));
     });
   });
   const status = response.statusCode ?? 0;
   const verdict = classifyStatus(status);
   if (verdict === 'ok' || (status === 416 && range)) return response;
   response.resume();
-  const what = `${url.href}: HTTP ${status} ${response.statusMessage ?? ''}`.trim();
+  const what = `${urlForDisplay(url.href)}: HTTP ${status} ${response.statusMessage ?? ''}`.trim();
   if (verdict === 'redirect') {
     const location = response.headers.location;
     if (!location) throw originRejected(`${what} without a Location`);
-    if (redirects >= config.maxRedirects) throw originRejected(`${url.href}: more than ${config.maxRedirects} redirects`);
+    if (redirects >= config.maxRedirects) throw originRejected(`${urlForDisplay(url.href)}: more than ${config.maxRedirects} redirects`);
     return open(config, new URL(location, url), signal, range, redirects + 1);
   }
   if (verdict === 'reject') throw originRejected(what);

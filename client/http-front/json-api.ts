@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FrontOperation } from '../../config/config-schema.js';
-import { guidProblem } from '../../common/guid.js';
+import { guidProblem, normalizeGuid } from '../../common/guid.js';
 import type { Grant } from './auth.js';
 import { InvalidRequestError, RegistrationFailedError, RegistrationRunningError, type ImageProxyClient, type ImageStatus } from '../image-proxy-client.js';
 
@@ -64,7 +64,8 @@ export async function handleJsonApi(req: IncomingMessage, res: ServerResponse, u
 async function createImage(req: IncomingMessage, res: ServerResponse, ctx: JsonApiContext): Promise<void> {
   const body = await readJson(req, ctx.maxBodyBytes);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the body must be a JSON object {url, guid, sites?}');
-  const { url, guid, sites } = body as { url?: unknown; guid?: unknown; sites?: unknown };
+  const { url, guid: asked, sites } = body as { url?: unknown; guid?: unknown; sites?: unknown };
+  const guid = normalizeGuid(asked);
   if (typeof url !== 'string') throw new HttpError(400, 'url: a string is needed (the metadata file URL)');
   const problem = guidProblem(guid);
   if (problem) throw new HttpError(400, `guid: ${problem}`);
@@ -81,7 +82,8 @@ async function createImage(req: IncomingMessage, res: ServerResponse, ctx: JsonA
   sendJson(res, 202, { guid, sites: wanted, workflowId: handle.workflowId, statusUrl });
 }
 
-async function showImage(res: ServerResponse, guid: string, ctx: JsonApiContext): Promise<void> {
+async function showImage(res: ServerResponse, askedGuid: string, ctx: JsonApiContext): Promise<void> {
+  const guid = normalizeGuid(askedGuid);
   const problem = guidProblem(guid);
   if (problem) throw new HttpError(400, problem);
   // A limited token sees only the sites where it may ask for status.
@@ -92,7 +94,8 @@ async function showImage(res: ServerResponse, guid: string, ctx: JsonApiContext)
   sendJson(res, 200, { guid, sites: statuses });
 }
 
-async function deleteImage(res: ServerResponse, guid: string, site: string, ctx: JsonApiContext): Promise<void> {
+async function deleteImage(res: ServerResponse, askedGuid: string, site: string, ctx: JsonApiContext): Promise<void> {
+  const guid = normalizeGuid(askedGuid);
   if (!ctx.sites.includes(site)) throw new HttpError(400, `site: unknown ${site} (have ${ctx.sites.join(', ')})`);
   demand(ctx, site, 'deregister');
   await ctx.client.deregister(guid, site);

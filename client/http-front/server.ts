@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ID_KEYS } from '../../common/image-types.js';
+import { normalizeGuid } from '../../common/guid.js';
 import { InvalidRequestError, RegistrationFailedError, type ImageProxyClient } from '../image-proxy-client.js';
 import type { Authenticator } from './auth.js';
 import { storeProperties } from './java-properties.js';
@@ -132,8 +133,8 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     try {
       const call = parseRegisterImageRequest(await readBody(req, maxBodyBytes));
       version = call.version;
-      // SHA-1 hex is case-blind; ORCA's signature is accepted in either case.
-      const guid = call.signature.toLowerCase();
+      // The one GUID rule of every front: any case, lower-cased.
+      const guid = normalizeGuid(call.signature);
       options.logger.info({ site, guid, url: withoutUserinfo(call.url), soap: version }, 'SOAP RegisterImage');
       const result = await options.client.registerImage({ url: call.url, guid, site });
       const answer: Record<string, string> = {};

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ImageProxyClient, RegistrationFailedError } from '../../client/image-proxy-client.js';
 import { HttpOrigin } from '../support/http-origin.js';
-import { cacheDirOf, newTestDir, startWorld, uniqueName, type World } from '../support/image-proxy-world.js';
+import { cacheDirOf, newTestDir, startWorld, uniqueName, type World, LOOPBACK_HTTP } from '../support/image-proxy-world.js';
 import { publishSampleImage } from '../support/sample-images.js';
 
 const sha1 = async (file: string): Promise<string> => createHash('sha1').update(await readFile(file)).digest('hex');
@@ -79,8 +79,8 @@ describe('a worker killed mid-download', () => {
   });
 
   /** `imageproxy worker` in a child process, as it runs in production; resolves once it serves. */
-  async function startWorkerProcess(site: string): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['bin/imageproxy.js', 'worker', '--site', site], {
+  async function startWorkerProcess(site: string, extraArgs: string[] = []): Promise<ChildProcess> {
+    const child = spawn(process.execPath, ['bin/imageproxy.js', 'worker', '--site', site, ...extraArgs], {
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: inject('temporalAddress'),
@@ -105,7 +105,7 @@ describe('a worker killed mid-download', () => {
 
   it('SIGKILL in the middle of a transfer: a new worker resumes it; the origin sends < 1.3x the size', async () => {
     const site = uniqueName('kill');
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ sites: { [site]: { type: 'local' } } }));
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ sites: { [site]: { type: 'local' } }, http: LOOPBACK_HTTP }));
     const size = 8 << 20;
     const image = await publishSampleImage(origin, { sizes: { FILESYSTEM: size, KERNEL: 64 << 10 } });
     const fs = image.parts.find((p) => p.type === 'FILESYSTEM')!;
@@ -132,6 +132,41 @@ describe('a worker killed mid-download', () => {
       expect(origin.bytesSentOf(fs.urlPath)).toBeLessThan(1.3 * size);
       const status = await client.getStatus(image.guid, site);
       expect(status?.stage).toBe('done');
+    } finally {
+      await client.close();
+      for (const c of children) c.kill('SIGTERM');
+    }
+  }, 180_000);
+
+  it('SIGTERM in the middle of a transfer: the worker stops within its grace time, keeps what it fetched, and the next worker resumes', async () => {
+    const site = uniqueName('term');
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ sites: { [site]: { type: 'local' } } }));
+    const size = 8 << 20;
+    const image = await publishSampleImage(origin, { sizes: { FILESYSTEM: size, KERNEL: 64 << 10 } });
+    const fs = image.parts.find((p) => p.type === 'FILESYSTEM')!;
+    origin.injectFaults(fs.urlPath, { kind: 'slow', bytesPerSecond: 1 << 20 }); // about 8 s, the first time only
+
+    const first = await startWorkerProcess(site, ['--shutdown-grace', '1s']);
+    const client = await ImageProxyClient.connect({ address: inject('temporalAddress') });
+    try {
+      const handle = await client.start({ url: image.url, guid: image.guid, site });
+      const partial = join(dir, 'data', 'cache', '.partial', fs.sha1);
+      const sizeOf = (): Promise<number> => stat(partial).then((s) => s.size, () => 0);
+      await expect.poll(sizeOf, { timeout: 60_000, interval: 100 }).toBeGreaterThanOrEqual(3 << 20);
+      first.kill('SIGTERM');
+      const code = await new Promise<number | null>((r) => first.once('exit', (c) => r(c)));
+      expect(code).toBe(0); // a clean stop, not a crash
+      const kept = await sizeOf();
+      expect(kept).toBeGreaterThanOrEqual(3 << 20); // not cleaned up because of the shutdown
+      expect(kept).toBeLessThan(size);
+
+      await startWorkerProcess(site);
+      const result = await handle.result();
+      expect(await sha1(result.ids.FILESYSTEM!)).toBe(fs.sha1);
+      const requests = origin.log.filter((l) => l.path === fs.urlPath);
+      expect(requests.at(-1)).toMatchObject({ status: 206 });
+      expect(Number(/^bytes=(\d+)-$/.exec(requests.at(-1)!.range ?? '')?.[1])).toBeGreaterThanOrEqual(3 << 20);
+      expect(origin.bytesSentOf(fs.urlPath)).toBeLessThan(1.3 * size);
     } finally {
       await client.close();
       for (const c of children) c.kill('SIGTERM');

@@ -35,6 +35,7 @@ export interface RequestLog {
 export class HttpOrigin {
   private readonly contents = new Map<string, Content & { etag: string }>();
   private readonly faults = new Map<string, Fault[]>();
+  private readonly redirects = new Map<string, string>();
   readonly log: RequestLog[] = [];
   private server: Server | undefined;
   baseUrl = '';
@@ -49,6 +50,12 @@ export class HttpOrigin {
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  /** Answer `path` with a 302 to `location`; returns the full URL. */
+  addRedirect(path: string, location: string): string {
+    this.redirects.set(path, location);
+    return this.baseUrl + path;
   }
 
   /** Serve `data` at `path` (starting with `/`); returns the full URL. */
@@ -81,6 +88,8 @@ export class HttpOrigin {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const entry: RequestLog = { path, status: 0, bytesSent: 0, ...(req.headers.range ? { range: req.headers.range } : {}) };
     this.log.push(entry);
+    const location = this.redirects.get(path);
+    if (location) return void this.reply(res, entry, 302, { location });
     const content = this.contents.get(path);
     const fault = this.faults.get(path)?.shift();
     if (!content) return void this.reply(res, entry, 404);

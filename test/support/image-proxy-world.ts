@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
+import { Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { ImageProxyClient } from '../../client/image-proxy-client.js';
 import { ConfigSchema, type Config } from '../../config/config-schema.js';
 import { destination, multistream, pino, type Level } from 'pino';
@@ -38,26 +40,39 @@ export async function newTestDir(name: string): Promise<string> {
 }
 
 /**
+ * `http.allowedNetworks` for a test installation: its origins, peers and trackers listen on
+ * loopback, which the outbound policy refuses by default.
+ */
+export const LOOPBACK_NETWORKS = ['127.0.0.0/8', '::1/128'];
+
+/** A config file's `http` section allowing loopback (for tests that write a config file). */
+export const LOOPBACK_HTTP = { allowedNetworks: LOOPBACK_NETWORKS };
+
+/**
  * Start an ImageProxy for `sites` (raw config values, validated like a config file). Workers for
  * every site start unless `startWorkers: false`.
  */
 export async function startWorld(opts: {
   sites: Record<string, unknown>;
-  http?: unknown;
+  /** The config's `http` section; `allowedNetworks` defaults to loopback (the tests' origins). */
+  http?: Record<string, unknown>;
   bittorrent?: unknown;
   /** The config's `cache` section (quota). */
   cache?: unknown;
   /** The config's `gc` section (scheduled clean-up). */
   gc?: unknown;
+  /** The config's `retryFor` (how long faults that may get better are retried). */
+  retryFor?: string;
   startWorkers?: boolean;
 }): Promise<World> {
   const dataDir = await newTestDir('world');
   const config = ConfigSchema.parse({
     sites: opts.sites,
-    ...(opts.http ? { http: opts.http } : {}),
+    http: { allowedNetworks: LOOPBACK_NETWORKS, ...opts.http },
     ...(opts.bittorrent ? { bittorrent: opts.bittorrent } : {}),
     ...(opts.cache ? { cache: opts.cache } : {}),
     ...(opts.gc ? { gc: opts.gc } : {}),
+    ...(opts.retryFor ? { retryFor: opts.retryFor } : {}),
   });
   const address = inject('temporalAddress');
   const workflowBundle = { code: await readFile(inject('workflowBundlePath'), 'utf8') };
@@ -69,6 +84,9 @@ export async function startWorld(opts: {
   ]));
   installTemporalLogging(logger);
   const client = await ImageProxyClient.connect({ address, namespace: 'default' });
+  // One connection for the world's workers, as in a worker process.
+  const connection = await NativeConnection.connect({ address });
+  const workerClient = new Client({ connection, namespace: 'default' });
   const workers: SiteWorker[] = [];
   const running: Promise<void>[] = [];
 
@@ -86,7 +104,8 @@ export async function startWorld(opts: {
         configDir: dataDir,
         dataDir: o.dataDir ?? dataDir,
         hostId: o.hostId ?? 'test-host',
-        address,
+        connection,
+        client: workerClient,
         namespace: 'default',
         logger,
         workflowBundle,
@@ -99,6 +118,7 @@ export async function startWorld(opts: {
       await Promise.all(workers.map((w) => w.shutdown()));
       await Promise.allSettled(running);
       await client.close();
+      await connection.close();
       if (!process.env.KEEP_TEST_DIRS) await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -8,6 +8,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataDirFrom, hostIdFrom, loadConfig } from '../../config/load-config.js';
+import { temporalSettings } from '../../client/temporal-connection.js';
 import { startWorkers } from '../../workers/dev-environment.js';
 import { createLogger } from '../../workers/logger.js';
 
@@ -24,8 +25,7 @@ const { workers, done } = await startWorkers({
   dataDir,
   hostId: hostIdFrom(),
   logger: createLogger(),
-  address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-  namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+  settings: temporalSettings(),
   sites: [values.site],
   onEvicting: (victim) => {
     if (paused) return;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { registerWorkflowId } from '../../common/naming.js';
 import { CLI, runProcess } from '../support/child-process.js';
 import { HttpOrigin } from '../support/http-origin.js';
-import { cacheDirOf, newTestDir, startWorld, uniqueName, type World } from '../support/image-proxy-world.js';
+import { cacheDirOf, newTestDir, startWorld, uniqueName, type World, LOOPBACK_HTTP } from '../support/image-proxy-world.js';
 import { publishSampleImage } from '../support/sample-images.js';
 
 const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
@@ -68,7 +68,7 @@ describe('distributeImage', () => {
     const configDir = await newTestDir('dist-cli');
     const siteD = uniqueName('dist-d'); // configured, never given the image: drift
     const configFile = join(configDir, 'config.json');
-    await writeFile(configFile, JSON.stringify({ sites: { [siteA]: { type: 'local' }, [siteB]: { type: 'local' }, [siteC]: { type: 'local' }, [siteD]: { type: 'local' } } }));
+    await writeFile(configFile, JSON.stringify({ sites: { [siteA]: { type: 'local' }, [siteB]: { type: 'local' }, [siteC]: { type: 'local' }, [siteD]: { type: 'local' } }, http: LOOPBACK_HTTP }));
     const env = { TEMPORAL_ADDRESS: inject('temporalAddress'), IMAGEPROXY_DATA_DIR: configDir };
     const partRequests = (): number[] => image.parts.map((p) => origin.requestsOf(p.urlPath));
     const before = partRequests();

@@ -24,6 +24,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../../common/errors.js';
 import { ID_KEYS, idKeyOf, type CachedPart, type IdKey, type ImageIds } from '../../../common/image-types.js';
 import type { RegisterRequest, SiteBackend } from '../site-backend.js';
+import { SCRATCH_OWNER } from '../../files/scratch-owner.js';
 import { bundleImage } from './bundle-image.js';
 import { eucalyptusCleanUp } from './eucalyptus-clean-up.js';
 import { formatIdsTag, parseIdsTag } from './ids-tag.js';
@@ -159,7 +160,7 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
     private async scratch(): Promise<string> {
       if (!this.workDir) {
         await mkdir(options.workDir, { recursive: true });
-        this.workDir = await mkdtemp(join(options.workDir, 'bundle-'));
+        this.workDir = await mkdtemp(join(options.workDir, `bundle-${SCRATCH_OWNER}-`)); // swept at worker start once this process is gone
       }
       return this.workDir;
     }

@@ -1,6 +1,6 @@
 /**
- * The `local` site: publishes verified parts into a directory, `<dir>/<guid>/<KEY>` (hard links
- * into the cache, a copy across file systems), for a PXE or KVM host that boots from files.
+ * The `local` site: publishes verified parts into a directory, `<dir>/<guid>/<KEY>` (copies of the
+ * cache's files, reflinks where supported), for a PXE or KVM host that boots from files.
  * The ids are the absolute paths. `<dir>/<guid>/image.json`, written last, marks a complete image.
  *
  * For the clean-up: `<dir>/<guid>/requested.json` holds the time of the last request, and an image
@@ -9,7 +9,8 @@
  * the image (a file the clean-up can check, unlike an open file handle on another host).
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { idKeyOf, type IdKey, type ImageIds } from '../../../common/image-types.js';
 import { isGuid } from '../../../common/guid.js';
@@ -69,7 +70,7 @@ export function createLocalSite({ site, dir }: LocalSiteOptions): SiteBackend {
         const key = idKeyOf(part.type);
         // A compressed filesystem is published as the raw image it holds.
         const source = part.type === 'ZFILESYSTEM' ? await rawImageOf(part) : part.path;
-        await linkOrCopy(source, join(staging, key));
+        await publishCopy(source, join(staging, key));
         const { size } = await stat(source);
         record.files[key] = { path: join(final, key), size, hash: `${part.hash.algorithm}:${part.hash.hex}` };
       }
@@ -123,11 +124,11 @@ export function createLocalSite({ site, dir }: LocalSiteOptions): SiteBackend {
   return { type: LOCAL_SITE_TYPE, site, lookup, register, deregister, markRequested, listImages, inUse };
 }
 
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await copyFile(from, to);
-  }
+/**
+ * A copy, not a link into the cache: a consumer writing to a published disk (a KVM guest) must not
+ * change the verified bytes the cache gives the next site. A reflink where the file system has them
+ * (btrfs, XFS: instant, no space used until written), else a plain copy.
+ */
+async function publishCopy(from: string, to: string): Promise<void> {
+  await copyFile(from, to, constants.COPYFILE_FICLONE);
 }

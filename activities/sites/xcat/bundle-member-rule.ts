@@ -18,7 +18,7 @@ export function bundleMemberProblem(member: BundleMember): string | undefined {
   if (name.startsWith('/') || name.split('/').includes('..')) return `bundle member ${JSON.stringify(name)} escapes the bundle`;
   if (member.type !== 'symlink' && member.type !== 'link') return undefined;
   const target = member.linkname ?? '';
-  if (target.startsWith('/')) return `bundle member ${JSON.stringify(name)} is a link to the absolute path ${JSON.stringify(target)}`;
+  if (target.startsWith('/')) return `bundle member ${JSON.stringify(name)} links outside the bundle (to the absolute path ${JSON.stringify(target)})`;
   // A symlink resolves from its own directory; a hard link's target is a member name.
   const resolved = posix.normalize(member.type === 'symlink' ? posix.join(posix.dirname(name), target) : target);
   if (escapes(resolved)) {

@@ -18,15 +18,13 @@ export interface ImgexportManifest {
   provmethod: string;
   /** Every absolute path the manifest holds, with where it was found (`linuximage.rootimgdir`). */
   paths: { field: string; path: string }[];
-  /** The files imgimport places for the image (kernel, ramdisk, rootimg, …); absolute unless pathsOutside names them. */
+  /** The files imgimport places for the image (kernel, ramdisk, rootimg, …), absolute paths. */
   imageFiles: string[];
 }
 
 export class ManifestError extends Error {
   override readonly name = 'ManifestError';
 }
-
-const IMAGE_FILE_FIELDS = ['kernel', 'ramdisk', 'rootimg', 'rootimgtree', 'litefile'] as const;
 
 const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, processEntities: false });
 
@@ -48,23 +46,23 @@ export function parseImgexportManifest(xml: string, where: string): ImgexportMan
   if (!NAME_RULE.test(imagename)) throw new ManifestError(`${where}: osimage name ${JSON.stringify(imagename)} is not a valid name`);
   const paths: { field: string; path: string }[] = [];
   collectPaths(root, 'xcatimage', paths);
-  const imageFiles: string[] = [];
-  for (const k of IMAGE_FILE_FIELDS) {
-    if (typeof root[k] !== 'string') continue;
-    for (const path of (root[k] as string).split(',').map((p) => p.trim()).filter((p) => p !== '')) {
-      imageFiles.push(path);
-      // A relative file would be placed (and removed by the undo) relative to wherever imgimport runs.
-      if (!path.startsWith('/') && !path.includes('..')) paths.push({ field: k, path });
-    }
-  }
+  const imageFiles = ['kernel', 'ramdisk', 'rootimg', 'rootimgtree', 'litefile'].flatMap((k) =>
+    typeof root[k] === 'string' ? (root[k] as string).split(',').filter((p) => p !== '') : [],
+  );
   return { imagename, osvers: field('osvers'), osarch: field('osarch'), profile: field('profile'), provmethod: field('provmethod'), paths, imageFiles };
 }
 
-/** The manifest's paths that are relative, contain `..`, or are not under `installRoot`, described. */
+/**
+ * The manifest's paths that are not under `installRoot` (or contain `..`), described. The image
+ * files must also be absolute: a relative one would be resolved against the remote working
+ * directory by imgimport and by the undo's `rm -f`.
+ */
 export function pathsOutside(manifest: ImgexportManifest, installRoot: string): string[] {
-  return manifest.paths
-    .filter(({ path }) => !path.startsWith('/') || path.split('/').includes('..') || !isUnder(path.replace(/\/+$/, ''), installRoot))
+  const outside = manifest.paths
+    .filter(({ path }) => path.split('/').includes('..') || !isUnder(path.replace(/\/+$/, ''), installRoot))
     .map(({ field, path }) => `${field}=${path}`);
+  const relative = manifest.imageFiles.filter((f) => !f.trim().startsWith('/')).map((f) => `${f} (not an absolute path)`);
+  return [...outside, ...relative];
 }
 
 function collectPaths(node: unknown, at: string, into: { field: string; path: string }[]): void {

@@ -2,7 +2,7 @@
  * Which trackers and web seeds (BEP 19 `url-list`) of a torrent may be contacted, by the site's
  * rules. Pure. A rule is a host name or `*.suffix`; no rule list allows every host.
  */
-import { hostAllowed } from '../http-transport.js';
+import { hostAllowed } from '../../network/outbound-policy.js';
 
 export interface SourceRules {
   /** Tracker host rules (`bittorrent.allowedTrackers`). */

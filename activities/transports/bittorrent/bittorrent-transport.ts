@@ -13,6 +13,9 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { ErrorType } from '../../../common/errors.js';
 import type { BittorrentConfig, HttpConfig } from '../../../config/config-schema.js';
+import { urlForDisplay } from '../../../common/url-for-display.js';
+import { SCRATCH_OWNER } from '../../files/scratch-owner.js';
+import { createOutboundPolicy } from '../../network/outbound-policy.js';
 import { hashFile } from '../hash-file.js';
 import { originRejected, transferInterrupted } from '../transfer-errors.js';
 import type { FetchRequest, FetchResult, TransferProgress, Transport } from '../transport.js';
@@ -20,7 +23,9 @@ import { allowedSources } from './allowed-sources.js';
 import { pickTorrentFile, TorrentFileChoiceError } from './pick-torrent-file.js';
 import type { SharedTorrentClient } from './shared-torrent-client.js';
 import { isTorrentUrl, parseTorrentUrl, TorrentUrlError, type TorrentSource } from './torrent-url.js';
-import { parseMagnet, parseMetainfo, type Torrent, type TorrentDescription } from './webtorrent-client.js';
+import { parseMagnet, parseMetainfo, type TorrentDescription } from './webtorrent-client.js';
+import type { Torrent } from './webtorrent-torrent.js';
+import { WebSeedSwitch } from './web-seed-switch.js';
 
 /** Progress is reported this often while a torrent downloads. */
 const PROGRESS_EVERY_MS = 1000;
@@ -67,8 +72,26 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     extraTrackers: config.extraTrackers,
     webSeeds: options.httpConfig.allowedHosts,
   });
-  if (sources.dropped.length > 0) logger.info({ url: request.url, dropped: sources.dropped }, 'torrent sources not used');
-  const description: TorrentDescription = { ...found, announce: sources.announce, urlList: sources.urlList };
+  const policy = createOutboundPolicy({ allowedHosts: options.httpConfig.allowedHosts, allowedNetworks: options.httpConfig.allowedNetworks });
+  // The operator's own trackers are dialled as configured; the torrent's trackers and web seeds
+  // are held to the outbound policy on the addresses their names resolve to now (webtorrent dials
+  // them itself, so this is the closest check to the address it will use).
+  const passes = async (url: string, what: string): Promise<boolean> => {
+    try {
+      await policy.checkResolved(new URL(url));
+      return true;
+    } catch (err) {
+      sources.dropped.push(`${what} ${urlForDisplay(url)}: ${(err as Error).message}`);
+      return false;
+    }
+  };
+  const extra = new Set(config.extraTrackers);
+  const announceOk = await Promise.all(sources.announce.map((u) => extra.has(u) || passes(u, 'tracker')));
+  const seedsOk = await Promise.all(sources.urlList.map((u) => passes(u, 'web seed')));
+  const announce = sources.announce.filter((_, i) => announceOk[i]);
+  const urlList = sources.urlList.filter((_, i) => seedsOk[i]);
+  if (sources.dropped.length > 0) logger.info({ url: urlForDisplay(request.url), dropped: sources.dropped }, 'torrent sources not used');
+  const description: TorrentDescription = { ...found, announce, urlList };
   const name = description.name ?? description.infoHash;
   if (description.hasMetadata) chooseFile(description.files, name, source.file, request); // fail before any peer is contacted
 
@@ -79,12 +102,13 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     await mkdir(dir, { recursive: true });
     torrent = client.add(description, dir);
   }
-  const log = logger.child({ infoHash: description.infoHash, url: request.url });
+  const log = logger.child({ infoHash: description.infoHash, url: urlForDisplay(request.url) });
 
   const stall = new StallWatch(config.stallTimeoutMs, request.signal);
   const release = options.torrents.use(description.infoHash);
   let ticker: NodeJS.Timeout | undefined;
   let index: number | undefined;
+  let webSeeds: WebSeedSwitch | undefined;
   // Report (and so heartbeat) from the start: fetching a magnet's metadata from peers, or
   // re-verifying a large file on disk, can take longer than the heartbeat timeout.
   const report = (): void => {
@@ -92,6 +116,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     const stats = torrent!.stats();
     stall.progress(stats.piecesVerified);
     const file = index !== undefined ? torrent!.files()[index] : undefined;
+    webSeeds?.tick(stats.receivedFromPeers);
     const progress: TransferProgress = {
       bytesDone: file?.downloaded ?? 0,
       ...(file ? { bytesTotal: file.length } : {}),
@@ -110,15 +135,25 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
       { pieces: atStart.pieceCount, piecesOnDisk: atStart.piecesVerified, pieceLength: atStart.pieceLength, bytes: torrent.files()[index]!.length },
       atStart.piecesVerified > 0 ? 'torrent resumed: pieces on disk verified' : 'torrent started',
     );
-    torrent.selectOnly(index);
+    // A start of this host's own, so sites fetching at once hold different pieces to trade.
+    torrent.selectOnly(index, Math.random());
+    const canFindPeers = description.announce.length > 0 || config.dht || config.lsd || atStart.peers > 0;
+    webSeeds = new WebSeedSwitch(torrent, config.webSeeds, canFindPeers, log);
     report();
     await torrent.whenFileDone(index, stall.signal);
     clearInterval(ticker);
     ticker = undefined;
+    torrent.useWebSeeds(false); // seeding needs no origin
 
     const done = torrent.stats();
     log.info(
-      { piecesOnDisk: atStart.piecesVerified, pieces: done.pieceCount, bytesReceived: done.received - atStart.received, peers: done.peers },
+      {
+        piecesOnDisk: atStart.piecesVerified,
+        pieces: done.pieceCount,
+        bytesReceived: done.received - atStart.received,
+        bytesFromPeers: done.receivedFromPeers - atStart.receivedFromPeers,
+        peers: done.peers,
+      },
       'torrent complete',
     );
     await linkOrCopy(torrent.filePath(index), request.destPath);
@@ -148,7 +183,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
       // Keep what was verified: the retry re-adds the torrent and re-checks it.
       await stopTorrent(false);
       throw transferInterrupted(
-        `${request.url}: no new piece for ${config.stallTimeoutMs} ms (${stats.piecesVerified} of ${stats.pieceCount} pieces verified, ${stats.peers} peers)`,
+        `${urlForDisplay(request.url)}: no new piece for ${config.stallTimeoutMs} ms (${stats.piecesVerified} of ${stats.pieceCount} pieces verified, ${stats.peers} peers)`,
       );
     }
     if (request.signal?.aborted) {
@@ -159,7 +194,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
       throw err;
     }
     await stopTorrent(false);
-    throw transferInterrupted(`${request.url}: ${(err as Error).message}`, err as Error);
+    throw transferInterrupted(`${urlForDisplay(request.url)}: ${(err as Error).message}`, err as Error);
   } finally {
     if (ticker) clearInterval(ticker);
     stall.dispose();
@@ -179,10 +214,10 @@ async function describeSource(options: BittorrentTransportOptions, source: Torre
     try {
       return await parseMagnet(source.magnet);
     } catch (err) {
-      throw badTorrent(`${request.url}: not a magnet link webtorrent can use: ${(err as Error).message}`);
+      throw badTorrent(`${urlForDisplay(request.url)}: not a magnet link webtorrent can use: ${(err as Error).message}`);
     }
   }
-  const tmp = join(options.tmpDir, `metainfo-${randomBytes(6).toString('hex')}.torrent`);
+  const tmp = join(options.tmpDir, `metainfo-${SCRATCH_OWNER}-${randomBytes(6).toString('hex')}.torrent`);
   try {
     await options.http.fetchToFile({
       url: source.metainfoUrl,
@@ -209,12 +244,12 @@ function chooseFile(files: readonly { path: string; length: number }[], name: st
   try {
     index = pickTorrentFile(files, name, wanted);
   } catch (err) {
-    if (err instanceof TorrentFileChoiceError) throw badTorrent(`${request.url}: ${err.message}`);
+    if (err instanceof TorrentFileChoiceError) throw badTorrent(`${urlForDisplay(request.url)}: ${err.message}`);
     throw err;
   }
   const length = files[index]!.length;
   if (request.maxBytes !== undefined && length > request.maxBytes) {
-    throw originRejected(`${request.url}: ${length} bytes is more than the ${request.maxBytes} allowed`);
+    throw originRejected(`${urlForDisplay(request.url)}: ${length} bytes is more than the ${request.maxBytes} allowed`);
   }
   return index;
 }

@@ -5,14 +5,17 @@
  * It also keeps the seeding policy: finished torrents are dropped once seeded long or far enough.
  * A torrent still within its policy when the worker stops keeps its directory and a record
  * (`seeding-record.ts`); the next worker on that data directory seeds it again (`resumeSeeding`).
+ * The worker may add checks (`holdSeedingWhile`) that keep a torrent seeding past its policy while
+ * a distribution still needs it (see docs/transports.md).
  */
 import { rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BittorrentConfig } from '../../../config/config-schema.js';
-import { seedingStopReason } from './seeding-policy.js';
+import { anyNeeds, seedingStopReason, type SeedingNeededCheck } from './seeding-policy.js';
 import { listSeedingRecords, removeSeedingRecord, saveSeedingRecord, type SeedingRecord } from './seeding-record.js';
-import { parseMetainfo, TorrentClient, type Torrent, type TorrentClientOptions } from './webtorrent-client.js';
+import { parseMetainfo, TorrentClient, type TorrentClientOptions } from './webtorrent-client.js';
+import type { Torrent } from './webtorrent-torrent.js';
 
 /** How often seeding torrents are checked against the policy. */
 const SEEDING_CHECK_MS = 2000;
@@ -40,6 +43,10 @@ export class SharedTorrentClient {
   private readonly resuming = new Map<string, Promise<string[]>>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Checks that keep a torrent seeding past its policy (`holdSeedingWhile`); none: the policy alone. */
+  private readonly neededChecks = new Set<SeedingNeededCheck>();
+  /** Torrents kept past their policy by a check, so the log says so once, and once when let go. */
+  private readonly held = new Set<string>();
 
   constructor(
     private readonly options: TorrentClientOptions,
@@ -56,6 +63,24 @@ export class SharedTorrentClient {
       },
     );
     return this.starting;
+  }
+
+  /**
+   * Keep every seeding torrent for which `isStillNeeded(infoHash)` answers true, whatever its
+   * policy says; once no check needs it, the policy applies again (a torrent past its limit stops at
+   * the next check, within a few seconds). Several checks (one per site worker) may be added; the
+   * returned function removes this one.
+   */
+  holdSeedingWhile(isStillNeeded: SeedingNeededCheck): () => void {
+    this.neededChecks.add(isStillNeeded);
+    return () => {
+      this.neededChecks.delete(isStillNeeded);
+    };
+  }
+
+  /** Whether a distribution still needs `infoHash` served from here. */
+  private stillNeeded(infoHash: string): boolean {
+    return anyNeeds(this.neededChecks, infoHash);
   }
 
   /** Keep a finished torrent seeding under `policy`; it is closed and `dir` removed afterwards. */
@@ -94,7 +119,12 @@ export class SharedTorrentClient {
         await removeSeedingRecord(baseDir, record.infoHash);
       };
       if (this.seeding.has(record.infoHash) || this.users.has(record.infoHash)) continue; // this process has it already
-      const expired = seedingStopReason({ finishedAt: record.finishedAt, uploaded: record.uploaded, length: record.length }, policy, Date.now());
+      const expired = seedingStopReason(
+        { finishedAt: record.finishedAt, uploaded: record.uploaded, length: record.length },
+        policy,
+        Date.now(),
+        this.stillNeeded(record.infoHash),
+      );
       if (expired) {
         await drop(expired);
         continue;
@@ -172,9 +202,12 @@ export class SharedTorrentClient {
     for (const [infoHash, s] of this.seeding) {
       const stats = s.torrent.closed ? undefined : s.torrent.stats();
       const uploaded = s.uploadedBefore + (stats?.uploaded ?? 0);
-      const reason = stats ? seedingStopReason({ finishedAt: s.finishedAt, uploaded, length: s.length }, s.policy, now) : 'closed';
+      const needed = this.stillNeeded(infoHash);
+      const reason = stats ? seedingStopReason({ finishedAt: s.finishedAt, uploaded, length: s.length }, s.policy, now, needed) : 'closed';
+      this.noteHold(infoHash, needed && seedingStopReason({ finishedAt: s.finishedAt, uploaded, length: s.length }, s.policy, now) !== undefined, uploaded);
       if (!reason) continue;
       this.seeding.delete(infoHash);
+      this.held.delete(infoHash);
       this.logger.info({ infoHash, uploaded, reason }, 'bittorrent seeding stopped');
       await s.torrent.close({ deleteData: false });
       await rm(s.dir, { recursive: true, force: true });
@@ -185,6 +218,14 @@ export class SharedTorrentClient {
       clearInterval(this.timer);
       this.timer = undefined;
     }
+  }
+
+  /** Log when a distribution starts and stops keeping a torrent that its policy would have stopped. */
+  private noteHold(infoHash: string, heldPastPolicy: boolean, uploaded: number): void {
+    if (heldPastPolicy === this.held.has(infoHash)) return;
+    if (heldPastPolicy) this.held.add(infoHash);
+    else this.held.delete(infoHash);
+    this.logger.info({ infoHash, uploaded }, heldPastPolicy ? 'bittorrent seeding kept past its policy: a distribution still needs it' : 'bittorrent seeding no longer held by a distribution');
   }
 
   /**

@@ -41,6 +41,13 @@ declare module 'webtorrent' {
     readonly torrentFile: Uint8Array | undefined;
     destroy(opts: { destroyStore?: boolean } | null, cb?: (err?: Error | null) => void): void;
     addPeer(peer: string): boolean;
+    /** Fetch pieces `start`..`end` (inclusive); higher `priority` first. */
+    select(start: number, end: number, priority?: number): void;
+    deselect(start: number, end: number): void;
+    /** Add a BEP 19 web seed (an http(s) URL). */
+    addWebSeed(url: string): void;
+    /** Disconnect a peer or web seed by its id (a web seed's id is its URL). */
+    removePeer(id: string): void;
   }
 
   interface RawClientOptions {

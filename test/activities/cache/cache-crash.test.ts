@@ -12,7 +12,7 @@ import { entryNameOf, isCacheFileName } from '../../../activities/cache/reconcil
 import { ImageProxyClient } from '../../../client/image-proxy-client.js';
 import { CLI, startProcess, type Running } from '../../support/child-process.js';
 import { HttpOrigin } from '../../support/http-origin.js';
-import { newTestDir, uniqueName } from '../../support/image-proxy-world.js';
+import { newTestDir, uniqueName, LOOPBACK_HTTP } from '../../support/image-proxy-world.js';
 import { publishSampleImage, type PublishedImage } from '../../support/sample-images.js';
 
 const PAUSING_WORKER = resolve('test/support/worker-with-eviction-pause.ts');
@@ -63,7 +63,7 @@ describe('cache after kill -9 of a worker', () => {
     const site = uniqueName('crash');
     const dataDir = await newTestDir('crash');
     const configFile = join(dataDir, 'config.json');
-    await writeFile(configFile, JSON.stringify({ sites: { [site]: { type: 'local' } }, cache: { maxBytes: '3MiB' } }));
+    await writeFile(configFile, JSON.stringify({ sites: { [site]: { type: 'local' } }, cache: { maxBytes: '3MiB' }, http: LOOPBACK_HTTP }));
     const address = inject('temporalAddress');
     const client = await ImageProxyClient.connect({ address, namespace: 'default' });
     cleanups.push(() => client.close());

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pseudoRandomBytes } from '../../../client/demo/sample-image.js';
 import { freePort } from '../../../workers/temporal-cli.js';
 import { CLI, runProcess, startProcess, type Running } from '../../support/child-process.js';
-import { newTestDir } from '../../support/image-proxy-world.js';
+import { newTestDir, LOOPBACK_HTTP } from '../../support/image-proxy-world.js';
 
 describe('imageproxy dev + register from another shell', () => {
   let dev: Running;
@@ -26,6 +26,9 @@ describe('imageproxy dev + register from another shell', () => {
     const [port, uiPort, originPort, httpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const imagesDir = join(dataDir, 'origin');
     await runProcess('mkdir', ['-p', imagesDir]);
+    await runProcess('mkdir', ['-p', join(dataDir, 'ip')]);
+    // The origin is on loopback, refused unless the config allows it.
+    await writeFile(join(dataDir, 'ip', 'config.json'), JSON.stringify({ sites: { local: { type: 'local' } }, http: LOOPBACK_HTTP }));
     origin = startProcess('python3', ['-m', 'http.server', String(originPort), '--bind', '127.0.0.1', '--directory', imagesDir]);
     originUrl = `http://127.0.0.1:${originPort}`;
     dev = startProcess('node', [CLI, 'dev', '--port', String(port), '--ui-port', String(uiPort), '--http-port', String(httpPort)], {

@@ -76,6 +76,24 @@ describe('the JSON API', () => {
     expect(after.sites.map((s) => `${s.site} ${s.stage} ${s.ids ? 'ids' : 'no ids'}`)).toEqual([`${siteA} done ids`, `${siteB} deregistered no ids`]);
   });
 
+  it('accepts a GUID in any case and answers under the lower-case GUID', async () => {
+    const image = await publishSampleImage(origin);
+    const upper = image.guid.toUpperCase();
+    const posted = await fetch(`${front.url}/v1/images`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: image.url, guid: upper, sites: [siteA] }),
+    });
+    expect(posted.status).toBe(202);
+    expect(((await posted.json()) as { statusUrl: string }).statusUrl).toBe(`/v1/images/${image.guid}`);
+    await expect
+      .poll(async () => {
+        const res = await fetch(`${front.url}/v1/images/${upper}`);
+        return res.status === 200 ? ((await res.json()) as { guid: string; sites: { stage: string }[] }) : undefined;
+      }, { timeout: 30_000 })
+      .toMatchObject({ guid: image.guid, sites: [{ stage: 'done' }] });
+  });
+
   it('says what is wrong with a bad request', async () => {
     const post = (body: string) => fetch(`${front.url}/v1/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const cases: [string, number, RegExp][] = [

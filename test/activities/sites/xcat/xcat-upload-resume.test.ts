@@ -9,7 +9,7 @@ import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HttpOrigin } from '../../../support/http-origin.js';
-import { newTestDir, startWorld, uniqueName, type World } from '../../../support/image-proxy-world.js';
+import { newTestDir, startWorld, uniqueName, type World, LOOPBACK_HTTP } from '../../../support/image-proxy-world.js';
 import { XcatManagementNode } from '../../../support/xcat-management-node.js';
 import { publishNetbootSet } from '../../../support/xcat-sample-images.js';
 
@@ -30,7 +30,7 @@ describe('xcat upload after a worker crash', () => {
     world = await startWorld({ sites, startWorkers: false });
     dataDir = await newTestDir('xcat-crash-worker');
     configPath = join(dataDir, 'config.json');
-    await writeFile(configPath, JSON.stringify({ sites }));
+    await writeFile(configPath, JSON.stringify({ sites, http: LOOPBACK_HTTP }));
   });
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');

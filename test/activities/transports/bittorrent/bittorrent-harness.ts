@@ -12,6 +12,7 @@ import { BittorrentSchema, HttpSchema } from '../../../../config/config-schema.j
 import { createLogger } from '../../../../workers/logger.js';
 import { makeTorrent, startAria2Seeder, startOpentracker, type MadeTorrent } from '../../../support/bittorrent-peers.js';
 import { HttpOrigin } from '../../../support/http-origin.js';
+import { LOOPBACK_HTTP } from '../../../support/image-proxy-world.js';
 import type { TransportHarnessFactory } from '../transport-conformance.js';
 
 const harness: TransportHarnessFactory = {
@@ -37,7 +38,7 @@ const harness: TransportHarnessFactory = {
 
     const logger = createLogger('silent');
     const bt = BittorrentSchema.parse({ dht: false, lsd: false, pex: false, utp: false, listenAddress: '127.0.0.1', seeding: { maxSeconds: 0 } });
-    const httpConfig = HttpSchema.parse({});
+    const httpConfig = HttpSchema.parse(LOOPBACK_HTTP); // origin, tracker and web seeds are on loopback
     const shared = acquireSharedTorrentClient({ dht: false, lsd: false, pex: false, utp: false, listenPort: 0, listenAddress: '127.0.0.1' }, logger);
     await mkdir(join(dir, 'tmp'), { recursive: true });
     return {

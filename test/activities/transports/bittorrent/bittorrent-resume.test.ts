@@ -13,7 +13,7 @@ import { pseudoRandomBytes, sha1Hex } from '../../../../client/demo/sample-image
 import { progressQuery } from '../../../../common/register-contract.js';
 import { makeTorrent, metadataXml, Program, startAria2Seeder, startOpentracker, waitFor } from '../../../support/bittorrent-peers.js';
 import { HttpOrigin } from '../../../support/http-origin.js';
-import { newTestDir, startWorld, uniqueName, type World } from '../../../support/image-proxy-world.js';
+import { newTestDir, startWorld, uniqueName, type World, LOOPBACK_HTTP } from '../../../support/image-proxy-world.js';
 
 const SIZE = 8 << 20;
 const PIECE = 1 << 16;
@@ -71,6 +71,7 @@ describe('BitTorrent download killed mid-torrent', () => {
       configPath,
       JSON.stringify({
         sites: { [site]: { type: 'local' } },
+        http: LOOPBACK_HTTP,
         bittorrent: { dht: false, lsd: false, pex: false, utp: false, listenAddress: '127.0.0.1', stallTimeoutMs: 60_000 },
       }),
     );

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allowedSources } from '../../../../activities/transports/bittorrent/allowed-sources.js';
 import { pickTorrentFile } from '../../../../activities/transports/bittorrent/pick-torrent-file.js';
-import { seedingStopReason } from '../../../../activities/transports/bittorrent/seeding-policy.js';
+import { wrapAroundRanges } from '../../../../activities/transports/bittorrent/piece-order.js';
+import { anyNeeds, seedingStopReason } from '../../../../activities/transports/bittorrent/seeding-policy.js';
 import { parseSeedingRecord, saveSeedingRecord } from '../../../../activities/transports/bittorrent/seeding-record.js';
 import { SharedTorrentClient } from '../../../../activities/transports/bittorrent/shared-torrent-client.js';
 import { isTorrentUrl, parseTorrentUrl } from '../../../../activities/transports/bittorrent/torrent-url.js';
+import { trimSamples, webSeedsWanted, type WebSeedSample } from '../../../../activities/transports/bittorrent/web-seed-fallback.js';
 import { createLogger } from '../../../../workers/logger.js';
 import { newTestDir } from '../../../support/image-proxy-world.js';
 
@@ -87,6 +89,58 @@ describe('allowedSources', () => {
   });
 });
 
+describe('piece order (a start of each host\'s own, wrapping around)', () => {
+  it('fetches from the start point to the end first, then from the first piece up to it', () => {
+    expect(wrapAroundRanges(0, 99, 0)).toEqual([{ from: 0, to: 99, priority: 1 }]);
+    expect(wrapAroundRanges(0, 99, 0.5)).toEqual([
+      { from: 50, to: 99, priority: 1 },
+      { from: 0, to: 49, priority: 0 },
+    ]);
+    expect(wrapAroundRanges(10, 19, 0.999)).toEqual([
+      { from: 19, to: 19, priority: 1 },
+      { from: 10, to: 18, priority: 0 },
+    ]);
+    expect(wrapAroundRanges(5, 5, 0.7)).toEqual([{ from: 5, to: 5, priority: 1 }]);
+  });
+  it('covers every piece exactly once, whatever the start', () => {
+    for (const f of [0, 0.13, 0.5, 0.99]) {
+      const pieces = wrapAroundRanges(3, 40, f).flatMap((r) => Array.from({ length: r.to - r.from + 1 }, (_, i) => r.from + i));
+      expect([...pieces].sort((a, b) => a - b)).toEqual(Array.from({ length: 38 }, (_, i) => 3 + i));
+    }
+  });
+  it('rejects a range that is not one', () => {
+    expect(() => wrapAroundRanges(5, 4, 0)).toThrow('invalid piece range 5..4');
+  });
+});
+
+describe('web seeds as a fallback for peers', () => {
+  const policy = { fallbackAfterMs: 3000, peerFloorBytesPerSecond: 1000 };
+  const wanted = (samples: WebSeedSample[], canFindPeers = true): boolean => webSeedsWanted({ policy, startedAt: 0, canFindPeers, samples });
+  it('peers get a head start; without a way to find peers, or with fallback 0, web seeds are used at once', () => {
+    expect(wanted([{ at: 0, peerBytes: 0 }])).toBe(false);
+    expect(wanted([{ at: 2999, peerBytes: 0 }])).toBe(false);
+    expect(wanted([{ at: 0, peerBytes: 0 }], false)).toBe(true);
+    expect(webSeedsWanted({ policy: { ...policy, fallbackAfterMs: 0 }, startedAt: 0, canFindPeers: true, samples: [{ at: 0, peerBytes: 0 }] })).toBe(true);
+  });
+  it('on when peers delivered less than the floor over the window, off once they deliver enough', () => {
+    expect(wanted([{ at: 0, peerBytes: 0 }, { at: 3000, peerBytes: 0 }])).toBe(true);
+    expect(wanted([{ at: 0, peerBytes: 0 }, { at: 3000, peerBytes: 2999 }])).toBe(true);
+    expect(wanted([{ at: 0, peerBytes: 0 }, { at: 3000, peerBytes: 3000 }])).toBe(false);
+    // Only the last window counts: peers that stalled after a good start bring the web seeds back.
+    const stalled = [
+      { at: 0, peerBytes: 0 },
+      { at: 1000, peerBytes: 50_000 },
+      { at: 4000, peerBytes: 50_000 },
+    ];
+    expect(wanted(stalled)).toBe(true);
+  });
+  it('keeps just the samples the window needs', () => {
+    const samples = Array.from({ length: 10 }, (_, i) => ({ at: i * 1000, peerBytes: i }));
+    trimSamples(samples, policy);
+    expect(samples.map((s) => s.at)).toEqual([6000, 7000, 8000, 9000]);
+  });
+});
+
 describe('seedingStopReason', () => {
   const state = { finishedAt: 0, uploaded: 0, length: 100 };
   it('keeps seeding within both limits', () => {
@@ -96,6 +150,21 @@ describe('seedingStopReason', () => {
     expect(seedingStopReason(state, { maxSeconds: 60, maxRatio: 2 }, 60_000)).toBe('seeded for 60 s (limit 60 s)');
     expect(seedingStopReason({ ...state, uploaded: 200 }, { maxSeconds: 60, maxRatio: 2 }, 1000)).toBe('uploaded 2.00 times its size (limit 2)');
     expect(seedingStopReason(state, { maxSeconds: 0, maxRatio: 2 }, 0)).toBe('seeding is off');
+  });
+  it('keeps seeding past every limit while a distribution still needs it, and applies the limits once it does not', () => {
+    const policy = { maxSeconds: 60, maxRatio: 2 };
+    expect(seedingStopReason({ ...state, uploaded: 500 }, policy, 600_000, true)).toBeUndefined();
+    expect(seedingStopReason(state, { maxSeconds: 0, maxRatio: 2 }, 0, true)).toBeUndefined();
+    expect(seedingStopReason({ ...state, uploaded: 500 }, policy, 600_000, false)).toBe('seeded for 600 s (limit 60 s)');
+    expect(seedingStopReason(state, policy, 1000, false)).toBeUndefined();
+  });
+  it('a torrent is needed when any check says so; a check that throws counts as not needed', () => {
+    const throws = (): boolean => {
+      throw new Error('broken');
+    };
+    expect(anyNeeds([], HASH)).toBe(false);
+    expect(anyNeeds([throws, (h) => h === HASH], HASH)).toBe(true);
+    expect(anyNeeds([throws, (h) => h !== HASH], HASH)).toBe(false);
   });
 });
 
