@@ -17,6 +17,8 @@ import { countCacheLookup, countFetched } from './metrics/image-proxy-metrics.js
 import { noCacheSpaceFailure } from './no-cache-space-failure.js';
 import { pickTransport } from './transports/pick-transport.js';
 import type { TransferProgress } from './transports/transport.js';
+import { TransferRate } from './transfer-rate.js';
+import { downloadHeartbeatOf, type DownloadHeartbeat } from '../common/download-heartbeat.js';
 
 /** Progress goes to the workflow at most this often (each report is a history event). */
 const REPORT_EVERY_MS = 2000;
@@ -61,6 +63,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
 
     const workflowId = ctx.info.workflowExecution?.workflowId;
     let lastReport = 0;
+    const rate = new TransferRate();
     // When bytes last arrived (this attempt or an earlier one): retries are bounded from there.
     const earlier = ctx.info.heartbeatDetails as { progressAtMs?: unknown; bytesDone?: unknown } | undefined;
     let progressAtMs = typeof earlier?.progressAtMs === 'number' ? earlier.progressAtMs : undefined;
@@ -71,7 +74,18 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
         bytesSeen = p.bytesDone;
         progressAtMs = Date.now();
       }
-      ctx.heartbeat(p ? { ...p, ...(progressAtMs !== undefined ? { progressAtMs } : {}) } : undefined);
+      // The part type and rate are for `imageproxy status`, which reads the pending activity's details.
+      const bytesPerSecond = p ? rate.sample(Date.now(), p.bytesDone) : undefined;
+      ctx.heartbeat(
+        p
+          ? ({
+              ...p,
+              type: part.type,
+              ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}),
+              ...(progressAtMs !== undefined ? { progressAtMs } : {}),
+            } satisfies DownloadHeartbeat & { progressAtMs?: number })
+          : undefined,
+      );
       const now = Date.now();
       if (p && workflowId && now - lastReport >= REPORT_EVERY_MS) {
         lastReport = now;
@@ -159,12 +173,11 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
 
 /** The progress a previous attempt heartbeated, if its details have that shape. */
 function progressFrom(details: unknown): TransferProgress | undefined {
-  if (typeof details !== 'object' || details === null) return undefined;
-  const d = details as Record<string, unknown>;
-  if (typeof d.bytesDone !== 'number') return undefined;
+  const beat = downloadHeartbeatOf(details);
+  if (!beat) return undefined;
   return {
-    bytesDone: d.bytesDone,
-    ...(typeof d.bytesTotal === 'number' ? { bytesTotal: d.bytesTotal } : {}),
-    ...(typeof d.resumeToken === 'string' ? { resumeToken: d.resumeToken } : {}),
+    bytesDone: beat.bytesDone,
+    ...(beat.bytesTotal !== undefined ? { bytesTotal: beat.bytesTotal } : {}),
+    ...(beat.resumeToken !== undefined ? { resumeToken: beat.resumeToken } : {}),
   };
 }

@@ -4,10 +4,9 @@
  * which share files on disk). The site's credentials live here and nowhere else.
  */
 import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerDeploymentOptions, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerDeploymentOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createHostQueueActivities, createSiteQueueActivities, type ActivityDeps } from '../activities/index.js';
 import { sweepScratch } from '../activities/files/scratch-owner.js';
@@ -22,22 +21,14 @@ import { partProgressSignal } from '../common/register-contract.js';
 import type { Config } from '../config/config-schema.js';
 import { ensureCleanUpSchedule } from './clean-up-schedule.js';
 import { createSiteBackend } from './site-backends.js';
+import { WORKFLOWS_PATH } from './workflow-source.js';
 
-export const WORKFLOWS_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
-
-/** Bundle the workflow code once, to share between workers (bundling takes seconds). */
-export async function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
-}
-
-const quietBundlerLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: (message: string, meta?: Record<string, unknown>) => console.error(message, meta ?? ''),
-};
+/**
+ * Heartbeats reach the server at most this often (the SDK's default is 0.8 × the heartbeat
+ * timeout, 24 s for downloads): `imageproxy status` and the UI read live progress from them.
+ * They cost an RPC each, no history events.
+ */
+const HEARTBEAT_SENT_EVERY = '2s';
 
 /** How often a worker checks the cache holders of its host against Temporal. */
 const HOLD_SWEEP_MS = 60_000;
@@ -63,7 +54,7 @@ export interface SiteWorkerOptions {
    */
   shutdownGraceTime?: string | number;
   /** A prebuilt workflow bundle; the workflows are bundled from source when absent. */
-  workflowBundle?: WorkflowBundle;
+  workflowBundle?: WorkflowBundleOption;
   /** See `HostCacheOptions.onEvicting` (crash tests pause here). */
   onEvicting?: (victim: string) => void;
 }
@@ -173,6 +164,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     connection,
     namespace,
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
+    maxHeartbeatThrottleInterval: HEARTBEAT_SENT_EVERY,
     ...(options.deployment ? { workerDeploymentOptions: options.deployment } : {}),
   };
   // Each queue's worker registers only that queue's activities: a call sent to the wrong one fails.

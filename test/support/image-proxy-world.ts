@@ -3,7 +3,7 @@
  * real workers in this process against the shared Temporal dev server, and a real client.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
 import { Client } from '@temporalio/client';
@@ -11,7 +11,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { ImageProxyClient } from '../../client/image-proxy-client.js';
 import { ConfigSchema, type Config } from '../../config/config-schema.js';
 import { destination, multistream, pino, type Level } from 'pino';
-import { installTemporalLogging } from '../../workers/logger.js';
+import { installTemporalLogging } from '../../workers/temporal-logging.js';
 import { createSiteWorker, type SiteWorker } from '../../workers/site-worker.js';
 
 export interface World {
@@ -66,14 +66,17 @@ export async function startWorld(opts: {
   startWorkers?: boolean;
 }): Promise<World> {
   const dataDir = await newTestDir('world');
-  const config = ConfigSchema.parse({
+  const rawConfig = {
     sites: opts.sites,
     http: { allowedNetworks: LOOPBACK_NETWORKS, ...opts.http },
     ...(opts.bittorrent ? { bittorrent: opts.bittorrent } : {}),
     ...(opts.cache ? { cache: opts.cache } : {}),
     ...(opts.gc ? { gc: opts.gc } : {}),
     ...(opts.retryFor ? { retryFor: opts.retryFor } : {}),
-  });
+  };
+  const config = ConfigSchema.parse(rawConfig);
+  // The CLI run against this world (IMAGEPROXY_DATA_DIR) reads the same sites as its workers.
+  await writeFile(join(dataDir, 'config.json'), JSON.stringify(rawConfig));
   const address = inject('temporalAddress');
   const workflowBundle = { code: await readFile(inject('workflowBundlePath'), 'utf8') };
   // Lines at the chosen level go to stderr as usual; every line, down to trace, is kept for leak scans.
