@@ -10,6 +10,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { ErrorType } from '../common/errors.js';
+import type { FleetRef } from '../common/fleet-contract.js';
 import type { CachedPart, ImagePart } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { finalAfterRetryFor } from './retry-for.js';
@@ -39,12 +40,14 @@ interface SharedTransfer {
 export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'reportProgress' | 'logger' | 'retryForMs'>) {
   const inFlight = new Map<string, SharedTransfer>();
 
-  return async function downloadPart({ guid, part }: { guid: string; part: ImagePart }): Promise<CachedPart> {
+  return async function downloadPart({ guid, part, fleet }: { guid: string; part: ImagePart; fleet?: FleetRef }): Promise<CachedPart> {
     const ctx = Context.current();
     const key = deps.cache.nameOf(part.hash);
     // This run holds the part until it ends (releaseCacheHolds), so it is never evicted under it.
     const run = ctx.info.workflowExecution;
     if (run) deps.cache.hold(part.hash, { workflowId: run.workflowId, runId: run.runId }, guid);
+    // So does its distribution: the other sites may still fetch the part from this host.
+    if (fleet) deps.cache.hold(part.hash, fleet, guid);
     let shared = inFlight.get(key);
     if (!shared) {
       const lastProgress = progressFrom(ctx.info.heartbeatDetails);
@@ -53,7 +56,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
       // Waiting for another worker's transfer, keep what an earlier attempt heartbeated for resuming.
       const wait = { heartbeat: () => ctx.heartbeat(ctx.info.heartbeatDetails), sleep: (ms: number) => ctx.sleep(ms) };
       created.done = deps.cache
-        .exclusiveTransfer(part.hash, () => fetchVerified(guid, part, created, lastProgress), wait)
+        .exclusiveTransfer(part.hash, () => fetchVerified(guid, part, created, lastProgress, fleet), wait)
         .finally(() => inFlight.delete(key));
       inFlight.set(key, created);
       shared = created;
@@ -123,6 +126,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     part: ImagePart,
     shared: SharedTransfer,
     lastProgress: TransferProgress | undefined,
+    fleet: FleetRef | undefined,
   ): Promise<{ path: string; size: number }> {
     const hit = await deps.cache.lookup(part.hash);
     countCacheLookup(hit !== undefined && hit !== null);
@@ -141,6 +145,8 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
         resume: { statePath: deps.cache.resumeStatePathOf(part.hash), ...(lastProgress ? { lastProgress } : {}) },
         signal: space.signal,
         onProgress: space.onProgress,
+        expected: part.hash,
+        ...(fleet ? { fleet } : {}),
       });
     } catch (caught) {
       const err = space.failure ? noCacheSpaceFailure(deps.cache.noSpaceError(space.failure, Context.current().info.scheduledTimestampMs)) : caught;

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { FleetRef } from './fleet-contract.js';
 import type { ImageIds, PartType } from './image-types.js';
 
 export interface RegisterImageInput {
@@ -13,6 +14,8 @@ export interface RegisterImageInput {
   guid: string;
   /** Name of the site (as in the config) where the image is registered. */
   site: string;
+  /** Set by `distributeImage`: the run that coordinates the hosts fetching from each other. */
+  fleet?: FleetRef;
 }
 
 /**

@@ -201,6 +201,29 @@ export const GcSchema = z
   })
   .strict();
 
+/** `HOST:PORT`, the host a name, an IPv4 address or a bracketed IPv6 address. */
+const HostPortSchema = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT, e.g. 10.0.0.5:7010 or [::1]:7010');
+
+/**
+ * Fleet distribution (docs/fleet.md): this host serves the parts in its cache to the other hosts of
+ * the deployment, and fetches parts from them. Every peer request carries the shared token.
+ */
+export const PeerSchema = z
+  .object({
+    /** Address the peer endpoint listens on. Absent: this host only fetches from peers, serves none. */
+    listen: HostPortSchema.optional(),
+    /** Address the other hosts dial to reach `listen` (NAT, a public name). @default listen */
+    advertise: HostPortSchema.optional(),
+    /** File holding the deployment's shared peer token (one line, at least 16 characters). Relative to the config file. */
+    tokenFile: z.string().min(1),
+    /** A peer that does not accept a connection within this is dropped for the part. @default 5000 */
+    connectTimeoutMs: z.number().int().positive().default(5000),
+    /** No new piece from any peer for this long: the rest comes from the origin. @default 30000 */
+    stallTimeoutMs: z.number().int().positive().default(30_000),
+  })
+  .strict()
+  .refine((p) => p.advertise === undefined || p.listen !== undefined, { message: 'advertise needs listen', path: ['advertise'] });
+
 export const ConfigSchema = z
   .object({
     sites: z
@@ -219,6 +242,8 @@ export const ConfigSchema = z
     bittorrent: BittorrentSchema.default({}),
     cache: CacheSchema.default({}),
     gc: GcSchema.optional(),
+    /** Fleet distribution between the hosts of this deployment. Absent: parts come from the origin only. */
+    peer: PeerSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -247,3 +272,4 @@ export type FrontOperation = z.infer<typeof FrontOperationSchema>;
 export type BittorrentConfig = z.infer<typeof BittorrentSchema>;
 export type CacheConfig = z.infer<typeof CacheSchema>;
 export type GcConfig = z.infer<typeof GcSchema>;
+export type PeerConfig = z.infer<typeof PeerSchema>;

@@ -78,7 +78,10 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
     await requireSearchAttributes(connection, settings.namespace);
     const client = new Client({ connection, namespace: settings.namespace });
     const deployment = options.deployment ?? workerDeployment();
-    const workflowBundle = await workflowBundleForWorkers();
+    // A prebuilt bundle (IMAGEPROXY_WORKFLOW_BUNDLE: a file written by bundleWorkflows) spares each
+    // worker process the seconds of bundling: tests and bench/fleet start many on one machine.
+    const prebuilt = process.env.IMAGEPROXY_WORKFLOW_BUNDLE;
+    const workflowBundle = prebuilt ? { codePath: prebuilt } : await workflowBundleForWorkers();
     for (const site of sites) {
       workers.push(
         await createSiteWorker({

@@ -16,6 +16,7 @@ import { makeRawImageOf } from '../activities/images/raw-image-of.js';
 import { createHttpTransport } from '../activities/transports/http-transport.js';
 import { createBittorrentTransport } from '../activities/transports/bittorrent/bittorrent-transport.js';
 import { acquireSharedTorrentClient } from '../activities/transports/bittorrent/shared-torrent-client.js';
+import { startFleetPeering } from '../activities/transports/peer/fleet-peering.js';
 import { hostTaskQueue, siteTaskQueue } from '../common/naming.js';
 import { partProgressSignal } from '../common/register-contract.js';
 import type { Config } from '../config/config-schema.js';
@@ -145,11 +146,21 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     tmpDir,
     logger: logger.child({ site, transport: 'bittorrent' }),
   });
+  // Fleet distribution: parts of a distribution come from its other hosts first (docs/fleet.md).
+  const peering = await startFleetPeering({
+    peer: config.peer,
+    configDir: options.configDir,
+    // BitTorrent first: it takes the http(s) URLs whose path ends in .torrent.
+    origin: [bittorrent, http],
+    cache,
+    temporal: client.workflow,
+    hostQueue,
+    logger: logger.child({ site }),
+  });
   const deps: ActivityDeps = {
     backend,
     cache,
-    // BitTorrent first: it takes the http(s) URLs whose path ends in .torrent.
-    transports: [bittorrent, http],
+    transports: [peering.transport],
     tmpDir,
     hostQueue,
     rawImageOf: makeRawImageOf({ cache, logger: logger.child({ site }) }),
@@ -175,6 +186,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
   const run = (): Promise<void> => {
     running ??= Promise.all([siteWorker.run(), hostWorker.run()])
       .finally(() => torrents.release())
+      .finally(() => peering.close())
       .then(async () => {
         clearInterval(sweepTimer);
         cache.close();

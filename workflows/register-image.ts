@@ -155,7 +155,7 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
     setStage('download');
     const cached = await allOrNothing(
       parts.map((part) => async () => {
-        const got = await onHost.downloadPart.executeWithOptions({ summary: downloadSummary(part) }, [{ guid, part }]);
+        const got = await onHost.downloadPart.executeWithOptions({ summary: downloadSummary(part) }, [{ guid, part, ...(input.fleet ? { fleet: input.fleet } : {}) }]);
         partStates = partStates.map((p) => (p.type === got.type ? { ...p, size: got.size } : p));
         showDetails();
         return got;
