@@ -7,7 +7,7 @@ import importX from 'eslint-plugin-import-x';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.venv/**', '.imageproxy/**', '.test-tmp/**', 'eslint.config.js', 'bin/**'] },
+  { ignores: ['node_modules/**', '.venv/**', '.imageproxy/**', '.test-tmp/**', 'dist/**', 'eslint.config.js', 'bin/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: {

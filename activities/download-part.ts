@@ -3,14 +3,16 @@
  * once; otherwise the transport writes it to the partial file, hashing as it goes, and it is moved
  * into the cache only if the hash matches. A mismatch leaves nothing behind and is not retried.
  *
- * The activity heartbeats its progress (the part's type, bytes on disk, and the transport's resume
- * token) every second; `status` reads it from the run's pending activities, so progress costs no
- * history event however long the download runs. A retry after a crash, a timeout or a broken connection hands the last heartbeat and the
- * partial file to the transport, which continues where the file ends.
+ * The activity heartbeats its progress (the part's type, bytes on disk, rate and the transport's
+ * resume token) every second; `status` reads it from the run's pending activities, so progress
+ * costs no history event however long the download runs (no signal to the workflow). A retry after
+ * a crash, a timeout or a broken connection hands the last heartbeat and the partial file to the
+ * transport, which continues where the file ends.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { ErrorType } from '../common/errors.js';
+import type { FleetRef } from '../common/fleet-contract.js';
 import type { CachedPart, ImagePart } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { finalAfterRetryFor } from './retry-for.js';
@@ -18,6 +20,8 @@ import { countCacheLookup, countFetched } from './metrics/image-proxy-metrics.js
 import { noCacheSpaceFailure } from './no-cache-space-failure.js';
 import { pickTransport } from './transports/pick-transport.js';
 import type { TransferProgress } from './transports/transport.js';
+import { TransferRate } from './transfer-rate.js';
+import { downloadHeartbeatOf, type DownloadHeartbeat } from '../common/download-heartbeat.js';
 
 /** Heartbeats go out this often, from a timer: a stalled transfer still heartbeats until its idle timeout. */
 const HEARTBEAT_EVERY_MS = 1000;
@@ -36,12 +40,14 @@ interface SharedTransfer {
 export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'logger' | 'retryForMs'>) {
   const inFlight = new Map<string, SharedTransfer>();
 
-  return async function downloadPart({ guid, part }: { guid: string; part: ImagePart }): Promise<CachedPart> {
+  return async function downloadPart({ guid, part, fleet }: { guid: string; part: ImagePart; fleet?: FleetRef }): Promise<CachedPart> {
     const ctx = Context.current();
     const key = deps.cache.nameOf(part.hash);
     // This run holds the part until it ends (releaseCacheHolds), so it is never evicted under it.
     const run = ctx.info.workflowExecution;
     if (run) deps.cache.hold(part.hash, { workflowId: run.workflowId, runId: run.runId }, guid);
+    // So does its distribution: the other sites may still fetch the part from this host.
+    if (fleet) deps.cache.hold(part.hash, fleet, guid);
     let shared = inFlight.get(key);
     if (!shared) {
       const lastProgress = progressFrom(ctx.info.heartbeatDetails);
@@ -50,7 +56,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
       // Waiting for another worker's transfer, keep what an earlier attempt heartbeated for resuming.
       const wait = { heartbeat: () => ctx.heartbeat(ctx.info.heartbeatDetails), sleep: (ms: number) => ctx.sleep(ms) };
       created.done = deps.cache
-        .exclusiveTransfer(part.hash, () => fetchVerified(guid, part, created, lastProgress), wait)
+        .exclusiveTransfer(part.hash, () => fetchVerified(guid, part, created, lastProgress, fleet), wait)
         .finally(() => inFlight.delete(key));
       inFlight.set(key, created);
       shared = created;
@@ -58,6 +64,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     const transfer = shared;
     transfer.waiting++;
 
+    const rate = new TransferRate();
     // When bytes last arrived (this attempt or an earlier one): retries are bounded from there.
     const earlier = ctx.info.heartbeatDetails as { progressAtMs?: unknown; bytesDone?: unknown } | undefined;
     let progressAtMs = typeof earlier?.progressAtMs === 'number' ? earlier.progressAtMs : undefined;
@@ -68,7 +75,18 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
         bytesSeen = p.bytesDone;
         progressAtMs = Date.now();
       }
-      ctx.heartbeat(p ? { type: part.type, ...p, ...(progressAtMs !== undefined ? { progressAtMs } : {}) } : undefined);
+      // The part type and rate are for `imageproxy status`, which reads the pending activity's details.
+      const bytesPerSecond = p ? rate.sample(Date.now(), p.bytesDone) : undefined;
+      ctx.heartbeat(
+        p
+          ? ({
+              ...p,
+              type: part.type,
+              ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}),
+              ...(progressAtMs !== undefined ? { progressAtMs } : {}),
+            } satisfies DownloadHeartbeat & { progressAtMs?: number })
+          : undefined,
+      );
     };
     const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
     const onCancel = (): void => {
@@ -100,6 +118,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     part: ImagePart,
     shared: SharedTransfer,
     lastProgress: TransferProgress | undefined,
+    fleet: FleetRef | undefined,
   ): Promise<{ path: string; size: number }> {
     const hit = await deps.cache.lookup(part.hash);
     countCacheLookup(hit !== undefined && hit !== null);
@@ -118,6 +137,8 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
         resume: { statePath: deps.cache.resumeStatePathOf(part.hash), ...(lastProgress ? { lastProgress } : {}) },
         signal: space.signal,
         onProgress: space.onProgress,
+        expected: part.hash,
+        ...(fleet ? { fleet } : {}),
       });
     } catch (caught) {
       const err = space.failure ? noCacheSpaceFailure(deps.cache.noSpaceError(space.failure, Context.current().info.scheduledTimestampMs)) : caught;
@@ -150,12 +171,11 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
 
 /** The progress a previous attempt heartbeated, if its details have that shape. */
 function progressFrom(details: unknown): TransferProgress | undefined {
-  if (typeof details !== 'object' || details === null) return undefined;
-  const d = details as Record<string, unknown>;
-  if (typeof d.bytesDone !== 'number') return undefined;
+  const beat = downloadHeartbeatOf(details);
+  if (!beat) return undefined;
   return {
-    bytesDone: d.bytesDone,
-    ...(typeof d.bytesTotal === 'number' ? { bytesTotal: d.bytesTotal } : {}),
-    ...(typeof d.resumeToken === 'string' ? { resumeToken: d.resumeToken } : {}),
+    bytesDone: beat.bytesDone,
+    ...(beat.bytesTotal !== undefined ? { bytesTotal: beat.bytesTotal } : {}),
+    ...(beat.resumeToken !== undefined ? { resumeToken: beat.resumeToken } : {}),
   };
 }

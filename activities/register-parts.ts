@@ -3,9 +3,8 @@
  * the site's backend; heartbeats from a timer (with the backend's progress) and passes on cancellation.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import { Context } from '@temporalio/activity';
-import { ErrorType } from '../common/errors.js';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import type { CachedPart, ImageIds } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { heartbeatWhile } from './heartbeat-while.js';

@@ -1,6 +1,7 @@
 /** What the client answers about runs: their status, lists of runs, and what is missing where. */
 import type { ImageIds } from '../common/image-types.js';
-import type { RegisterProgress, Stage } from '../common/register-contract.js';
+import type { Stage } from '../common/register-contract.js';
+import type { LiveProgress } from './live-progress.js';
 
 export interface ImageStatus {
   guid: string;
@@ -13,7 +14,8 @@ export interface ImageStatus {
   stage: Stage | 'deregistered' | undefined;
   /** When the image was removed from the site after this registration. */
   deregisteredAt?: Date;
-  progress?: RegisterProgress;
+  /** While running: the parts, with bytes, rate and ETA from their downloads' heartbeats. */
+  progress?: LiveProgress;
   /** While an activity's fault is being retried: "retrying: <last error> (attempt N, next in T)". */
   retrying?: string;
   ids?: ImageIds;

@@ -3,12 +3,10 @@
  * It validates requests before any I/O and talks only to Temporal, never to sites.
  * Its errors are in registration-errors.ts, the shapes of its answers in client-types.ts.
  */
-import { type Client, type Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { type Client, type Connection, WorkflowNotFoundError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { connectClient, temporalSettings, type TemporalSettings } from './temporal-connection.js';
 import { guidProblem, isGuid, isSiteName, normalizeGuid } from '../common/guid.js';
 import { retryingOf } from './retrying-state.js';
-import { withHeartbeatProgress } from './heartbeat-progress.js';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
 import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
@@ -20,6 +18,7 @@ import {
   type RegisterImageResult,
   type Stage,
 } from '../common/register-contract.js';
+import { withHeartbeats, type PendingActivity } from './live-progress.js';
 import type { collectGarbage } from '../workflows/collect-garbage.js';
 import type { registerImage } from '../workflows/register-image.js';
 import type { distributeImage } from '../workflows/distribute-image.js';
@@ -197,8 +196,7 @@ export class ImageProxyClient {
       ...(description.closeTime ? { closeTime: description.closeTime } : {}),
     };
     if (description.status.name === 'RUNNING') {
-      const known = await handle.query(progressQuery);
-      status.progress = withHeartbeatProgress(known, description.raw.pendingActivities, (p) => defaultPayloadConverter.fromPayload(p as Payload));
+      status.progress = withHeartbeats(await handle.query(progressQuery), this.pendingActivities(description.raw.pendingActivities));
       status.stage = status.progress.stage;
       const retrying = retryingOf(description.raw.pendingActivities, Date.now());
       if (retrying) status.retrying = retrying;
@@ -296,6 +294,21 @@ export class ImageProxyClient {
       workflowId: `${cleanUpWorkflowId(input.site)}/now-${Date.now()}`,
       taskQueue: siteTaskQueue(input.site),
       ...cleanUpRunText(input.site, input, input.dryRun),
+    });
+  }
+
+  /** Pending activities of a description, their first heartbeat detail decoded. */
+  private pendingActivities(raw: WorkflowExecutionDescription['raw']['pendingActivities']): PendingActivity[] {
+    const converter = this.temporal.options.loadedDataConverter.payloadConverter;
+    return (raw ?? []).map((a) => {
+      const first = a.heartbeatDetails?.payloads?.[0];
+      let details: unknown;
+      try {
+        details = first ? converter.fromPayload(first) : undefined;
+      } catch {
+        details = undefined; // details of a shape we cannot decode say nothing about progress
+      }
+      return { activityType: a.activityType?.name ?? '', attempt: a.attempt ?? 1, details };
     });
   }
 

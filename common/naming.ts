@@ -44,6 +44,9 @@ export function deregisterWorkflowId(site: string, guid: string): string {
  * sites sorted, so the same request always names the same run and different site sets never
  * share one.
  */
+/** What every distribution's workflow id starts with (register and prefetch alike). */
+export const DISTRIBUTE_WORKFLOW_ID_PREFIX = 'imageproxy-distribute';
+
 export function distributeWorkflowId(guid: string, sites: readonly string[], mode: 'register' | 'prefetch' = 'register'): string {
   const prefix = mode === 'prefetch' ? 'imageproxy-distribute-prefetch' : 'imageproxy-distribute';
   return `${prefix}/${guid}/${[...new Set(sites)].sort().join(',')}`;

@@ -4,6 +4,7 @@
  */
 import { defineQuery } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { FleetRef } from './fleet-contract.js';
 import type { ImageIds, PartType } from './image-types.js';
 
 export interface RegisterImageInput {
@@ -13,6 +14,8 @@ export interface RegisterImageInput {
   guid: string;
   /** Name of the site (as in the config) where the image is registered. */
   site: string;
+  /** Set by `distributeImage`: the run that coordinates the hosts fetching from each other. */
+  fleet?: FleetRef;
 }
 
 /**
@@ -48,7 +51,7 @@ export interface PartProgress {
 /**
  * What the `progress` query answers. The workflow knows a part's bytes once it is downloaded;
  * bytes in flight come from the download activities' heartbeats, which `getStatus` merges in
- * (client/heartbeat-progress.ts): a progress signal would add history events for as long as a
+ * (client/live-progress.ts): a progress signal would add history events for as long as a
  * download runs.
  */
 export interface RegisterProgress {

@@ -58,6 +58,22 @@ export const HttpSchema = z
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 as 64 lowercase hex digits');
 
+/** What a JSON API token may do: `register` (POST), `status` (GET), `deregister` (DELETE). */
+export const FrontOperationSchema = z.enum(['register', 'status', 'deregister']);
+
+const LimitedBearerTokenSchema = z
+  .object({
+    /** File of tokens with these rights, one a line (blank lines and `#` comments ignored). Relative to the config file. */
+    tokenFile: z.string().min(1).optional(),
+    /** SHA-256 digest (hex) of the token. */
+    tokenSha256: sha256Hex.optional(),
+    /** Site names, or `"*"` for every site. */
+    sites: z.array(z.string().min(1)).min(1),
+    operations: z.array(FrontOperationSchema).min(1),
+  })
+  .strict()
+  .refine((t) => (t.tokenFile === undefined) !== (t.tokenSha256 === undefined), 'give exactly one of tokenFile, tokenSha256');
+
 /**
  * Who may call the HTTP front (SOAP and JSON). Secrets are kept in files or as SHA-256 digests,
  * never in the clear here, and are never logged.
@@ -80,6 +96,11 @@ export const HttpFrontSchema = z
     bearerTokenFile: z.string().min(1).optional(),
     /** SHA-256 digests (hex) of accepted bearer tokens. */
     bearerTokenSha256: z.array(sha256Hex).optional(),
+    /**
+     * Bearer tokens limited to some sites and operations of the JSON API (the tokens above may do
+     * everything). A limited token may use SOAP only at a site where it holds every operation.
+     */
+    bearerTokens: z.array(LimitedBearerTokenSchema).optional(),
   })
   .strict();
 
@@ -180,6 +201,29 @@ export const GcSchema = z
   })
   .strict();
 
+/** `HOST:PORT`, the host a name, an IPv4 address or a bracketed IPv6 address. */
+const HostPortSchema = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT, e.g. 10.0.0.5:7010 or [::1]:7010');
+
+/**
+ * Fleet distribution (docs/fleet.md): this host serves the parts in its cache to the other hosts of
+ * the deployment, and fetches parts from them. Every peer request carries the shared token.
+ */
+export const PeerSchema = z
+  .object({
+    /** Address the peer endpoint listens on. Absent: this host only fetches from peers, serves none. */
+    listen: HostPortSchema.optional(),
+    /** Address the other hosts dial to reach `listen` (NAT, a public name). @default listen */
+    advertise: HostPortSchema.optional(),
+    /** File holding the deployment's shared peer token (one line, at least 16 characters). Relative to the config file. */
+    tokenFile: z.string().min(1),
+    /** A peer that does not accept a connection within this is dropped for the part. @default 5000 */
+    connectTimeoutMs: z.number().int().positive().default(5000),
+    /** No new piece from any peer for this long: the rest comes from the origin. @default 30000 */
+    stallTimeoutMs: z.number().int().positive().default(30_000),
+  })
+  .strict()
+  .refine((p) => p.advertise === undefined || p.listen !== undefined, { message: 'advertise needs listen', path: ['advertise'] });
+
 export const ConfigSchema = z
   .object({
     sites: z
@@ -198,12 +242,21 @@ export const ConfigSchema = z
     bittorrent: BittorrentSchema.default({}),
     cache: CacheSchema.default({}),
     gc: GcSchema.optional(),
+    /** Fleet distribution between the hosts of this deployment. Absent: parts come from the origin only. */
+    peer: PeerSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (c.defaultSite !== undefined && !(c.defaultSite in c.sites)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['defaultSite'], message: `no site named ${c.defaultSite}` });
     }
+    (c.httpFront.bearerTokens ?? []).forEach((token, i) => {
+      for (const site of token.sites) {
+        if (site !== '*' && !(site in c.sites)) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['httpFront', 'bearerTokens', i, 'sites'], message: `no site named ${site}` });
+        }
+      }
+    });
     for (const [name, site] of Object.entries(c.sites)) {
       if (site.type !== 'glance') continue;
       for (const p of glanceConfigProblems(site)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sites', name, ...p.path], message: p.message });
@@ -215,6 +268,8 @@ export type SiteConfig = z.infer<typeof SiteSchema>;
 export type LocalSiteConfig = z.infer<typeof LocalSiteSchema>;
 export type HttpConfig = z.infer<typeof HttpSchema>;
 export type HttpFrontConfig = z.infer<typeof HttpFrontSchema>;
+export type FrontOperation = z.infer<typeof FrontOperationSchema>;
 export type BittorrentConfig = z.infer<typeof BittorrentSchema>;
 export type CacheConfig = z.infer<typeof CacheSchema>;
 export type GcConfig = z.infer<typeof GcSchema>;
+export type PeerConfig = z.infer<typeof PeerSchema>;

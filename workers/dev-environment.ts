@@ -10,9 +10,10 @@ import { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { connectWorkerConnection, temporalSettings, type TemporalSettings } from '../client/temporal-connection.js';
 import type { Config } from '../config/config-schema.js';
-import { installTemporalRuntime } from './logger.js';
+import { installTemporalRuntime } from './temporal-logging.js';
 import { requireSearchAttributes } from './search-attributes.js';
-import { bundleWorkflows, createSiteWorker, type SiteWorker } from './site-worker.js';
+import { createSiteWorker, type SiteWorker } from './site-worker.js';
+import { workflowBundleForWorkers } from './workflow-source.js';
 import { startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
 import { freePort, startDevServer, type DevServer } from './temporal-cli.js';
 import { deploymentOptions, makeCurrentIfNone, makeCurrentWhenPolled, workerDeployment, type WorkerDeployment } from './worker-deployment.js';
@@ -77,7 +78,10 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
     await requireSearchAttributes(connection, settings.namespace);
     const client = new Client({ connection, namespace: settings.namespace });
     const deployment = options.deployment ?? workerDeployment();
-    const workflowBundle = await bundleWorkflows();
+    // A prebuilt bundle (IMAGEPROXY_WORKFLOW_BUNDLE: a file written by bundleWorkflows) spares each
+    // worker process the seconds of bundling: tests and bench/fleet start many on one machine.
+    const prebuilt = process.env.IMAGEPROXY_WORKFLOW_BUNDLE;
+    const workflowBundle = prebuilt ? { codePath: prebuilt } : await workflowBundleForWorkers();
     for (const site of sites) {
       workers.push(
         await createSiteWorker({

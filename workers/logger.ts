@@ -1,41 +1,21 @@
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
-import { destination, pino, type Logger } from 'pino';
-
-/** The process logger: JSON lines on stderr. `IMAGEPROXY_LOG_LEVEL` sets the level. */
-export function createLogger(level = process.env.IMAGEPROXY_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ level, base: { service: 'imageproxy' } }, destination(2));
-}
-
-export interface TemporalRuntimeOptions {
-  /** Where the runtime serves its own Prometheus metrics (`host:port`). @default no metrics */
-  prometheusBindAddress?: string;
-}
-
 /**
- * Install the Temporal runtime of this process: the SDK's own log lines (worker state changes, …)
- * go through `logger`, from warnings up unless `TEMPORAL_LOG_LEVEL` says otherwise, and its worker
- * metrics are served when asked. Only the first call in a process counts; returns whether it did.
+ * The process logger: one line per event on stderr, as JSON (for log collectors) or as a
+ * human-readable line (on a terminal). `IMAGEPROXY_LOG_LEVEL` sets the level.
  */
-export function installTemporalRuntime(logger: Logger, options: TemporalRuntimeOptions = {}): boolean {
-  const level = (process.env.TEMPORAL_LOG_LEVEL ?? 'WARN') as LogLevel;
-  try {
-    Runtime.install({
-      logger: new DefaultLogger(level, (entry) => {
-        const { message, meta } = entry;
-        if (message.startsWith('No workflows registered')) return; // host queues run activities only
-        const fn = entry.level === 'ERROR' ? logger.error : entry.level === 'WARN' ? logger.warn : logger.info;
-        fn.call(logger, { sdk: meta ?? {} }, message);
-      }),
-      ...(options.prometheusBindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.prometheusBindAddress } } } } : {}),
-    });
-    return true;
-  } catch {
-    // A runtime is installed already (another call, or a test harness): keep it.
-    return false;
-  }
+import { destination, pino, type DestinationStream, type Logger } from 'pino';
+import { humanLogLine } from './human-log-line.js';
+
+export type LogFormat = 'human' | 'json';
+
+/** Human lines on a terminal, JSON otherwise (pipes, files, journald). */
+export function defaultLogFormat(stream: { isTTY?: boolean } = process.stderr): LogFormat {
+  return stream.isTTY === true ? 'human' : 'json';
 }
 
-/** Logging only (tests, one-off commands). */
-export function installTemporalLogging(logger: Logger): void {
-  installTemporalRuntime(logger);
+export function createLogger(level = process.env.IMAGEPROXY_LOG_LEVEL ?? 'info', format: LogFormat = defaultLogFormat()): Logger {
+  const options = { level, base: { service: 'imageproxy' } };
+  if (format === 'json') return pino(options, destination(2));
+  const stderr = destination({ fd: 2, sync: true });
+  const human: DestinationStream = { write: (line: string) => stderr.write(humanLogLine(line)) };
+  return pino(options, human);
 }

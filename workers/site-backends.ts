@@ -28,7 +28,16 @@ export async function createSiteBackend(config: SiteConfig, ctx: BackendContext)
       const privateKey = await readFile(keyPath).catch((err: NodeJS.ErrnoException) => {
         throw new Error(`xcat site ${ctx.site}: cannot read privateKeyPath ${keyPath}: ${err.code ?? err.message}`);
       });
-      return createXcatSite({ site: ctx.site, config: options, privateKey });
+      let passphrase: string | undefined;
+      if (options.privateKeyPassphraseFile !== undefined) {
+        const file = resolve(ctx.configDir, options.privateKeyPassphraseFile);
+        passphrase = (
+          await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+            throw new Error(`xcat site ${ctx.site}: cannot read privateKeyPassphraseFile ${file}: ${err.code ?? err.message}`);
+          })
+        ).replace(/\r?\n$/, '');
+      }
+      return createXcatSite({ site: ctx.site, config: options, privateKey, ...(passphrase !== undefined ? { passphrase } : {}) });
     }
     case 'eucalyptus':
       return createEucalyptusSite({

@@ -4,10 +4,9 @@
  * which share files on disk). The site's credentials live here and nowhere else.
  */
 import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerDeploymentOptions, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerDeploymentOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createHostQueueActivities, createSiteQueueActivities, type ActivityDeps } from '../activities/index.js';
 import { sweepScratch } from '../activities/files/scratch-owner.js';
@@ -17,26 +16,20 @@ import { makeRawImageOf } from '../activities/images/raw-image-of.js';
 import { createHttpTransport } from '../activities/transports/http-transport.js';
 import { createBittorrentTransport } from '../activities/transports/bittorrent/bittorrent-transport.js';
 import { acquireSharedTorrentClient } from '../activities/transports/bittorrent/shared-torrent-client.js';
-import { hostTaskQueue, siteTaskQueue } from '../common/naming.js';
+import { startFleetPeering } from '../activities/transports/peer/fleet-peering.js';
+import { DISTRIBUTE_WORKFLOW_ID_PREFIX, hostTaskQueue, siteTaskQueue } from '../common/naming.js';
+import type { ContentHash } from '../common/image-types.js';
 import type { Config } from '../config/config-schema.js';
 import { ensureCleanUpSchedule } from './clean-up-schedule.js';
 import { createSiteBackend } from './site-backends.js';
+import { WORKFLOWS_PATH } from './workflow-source.js';
 
-export const WORKFLOWS_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
-
-/** Bundle the workflow code once, to share between workers (bundling takes seconds). */
-export async function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
-}
-
-const quietBundlerLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: (message: string, meta?: Record<string, unknown>) => console.error(message, meta ?? ''),
-};
+/**
+ * Heartbeats reach the server at most this often (the SDK's default is 0.8 × the heartbeat
+ * timeout, 24 s for downloads): `imageproxy status` and the UI read live progress from them.
+ * They cost an RPC each, no history events.
+ */
+const HEARTBEAT_SENT_EVERY = '2s';
 
 /** How often a worker checks the cache holders of its host against Temporal. */
 const HOLD_SWEEP_MS = 60_000;
@@ -62,7 +55,7 @@ export interface SiteWorkerOptions {
    */
   shutdownGraceTime?: string | number;
   /** A prebuilt workflow bundle; the workflows are bundled from source when absent. */
-  workflowBundle?: WorkflowBundle;
+  workflowBundle?: WorkflowBundleOption;
   /** See `HostCacheOptions.onEvicting` (crash tests pause here). */
   onEvicting?: (victim: string) => void;
 }
@@ -144,6 +137,13 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     logger.warn({ err: (err as Error).message }, 'resuming the seeding of earlier torrents failed');
     return [] as string[];
   });
+  // A torrent keeps seeding past its policy while a distribution still holds its part here
+  // (the distribution releases its holds when every site is done). Parts seen since this start only.
+  const seededParts = new Map<string, ContentHash>();
+  const stopSeedingHold = torrents.client.holdSeedingWhile((infoHash) => {
+    const part = seededParts.get(infoHash);
+    return part !== undefined && cache.heldBy(part, DISTRIBUTE_WORKFLOW_ID_PREFIX);
+  });
   const bittorrent = createBittorrentTransport({
     config: bt,
     httpConfig: config.http,
@@ -152,12 +152,23 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     dir: bittorrentDir,
     tmpDir,
     logger: logger.child({ site, transport: 'bittorrent' }),
+    onSeedingPart: (infoHash, part) => seededParts.set(infoHash, part),
+  });
+  // Fleet distribution: parts of a distribution come from its other hosts first (docs/fleet.md).
+  const peering = await startFleetPeering({
+    peer: config.peer,
+    configDir: options.configDir,
+    // BitTorrent first: it takes the http(s) URLs whose path ends in .torrent.
+    origin: [bittorrent, http],
+    cache,
+    temporal: client.workflow,
+    hostQueue,
+    logger: logger.child({ site }),
   });
   const deps: ActivityDeps = {
     backend,
     cache,
-    // BitTorrent first: it takes the http(s) URLs whose path ends in .torrent.
-    transports: [bittorrent, http],
+    transports: [peering.transport],
     tmpDir,
     hostQueue,
     rawImageOf: makeRawImageOf({ cache, logger: logger.child({ site }) }),
@@ -171,18 +182,21 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     connection,
     namespace,
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
+    maxHeartbeatThrottleInterval: HEARTBEAT_SENT_EVERY,
     ...(options.deployment ? { workerDeploymentOptions: options.deployment } : {}),
   };
   // Each queue's worker registers only that queue's activities: a call sent to the wrong one fails.
   const siteWorker = await Worker.create({ ...common, taskQueue: siteQueue, activities: createSiteQueueActivities(deps), ...workflowSource });
-  // Heartbeats reach the server every 2 s (not 80% of the timeout): `status` reads download
-  // progress from them. They are no history events, unlike the progress signal they replace.
-  const hostWorker = await Worker.create({ ...common, taskQueue: hostQueue, activities: createHostQueueActivities(deps), maxHeartbeatThrottleInterval: '2s' });
+  const hostWorker = await Worker.create({ ...common, taskQueue: hostQueue, activities: createHostQueueActivities(deps) });
 
   let running: Promise<void> | undefined;
   const run = (): Promise<void> => {
     running ??= Promise.all([siteWorker.run(), hostWorker.run()])
-      .finally(() => torrents.release())
+      .finally(() => {
+        stopSeedingHold();
+        return torrents.release();
+      })
+      .finally(() => peering.close())
       .then(async () => {
         clearInterval(sweepTimer);
         cache.close();

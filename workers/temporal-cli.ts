@@ -6,12 +6,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { PROJECT_ROOT } from './project-root.js';
 import { SEARCH_ATTRIBUTE_NAMES } from '../common/register-contract.js';
-
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Path of the `temporal` CLI to run. */
 export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {

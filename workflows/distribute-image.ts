@@ -11,6 +11,13 @@
  * `awaitRegistration` activity attaches to that run through the client and waits for its result,
  * heartbeating. Either way there is one run per (site, GUID).
  *
+ * Fan-out (docs/fleet.md): the first site starts at once; the others start as soon as a host
+ * reports itself as a source of a part (or the first site is done, or FIRST_SOURCE_WAIT passed),
+ * and take the part from the hosts already fetching it; the origin is their fallback. This run is
+ * the coordinator: hosts report through `fleetSourceSignal` (a few signals per host, however long
+ * the download) and learn their peers through `fleetSourcesQuery` (no history). The parts stay
+ * held in the caches of the hosts that reported until this run releases them at its end.
+ *
  * Sites do not fail each other: each outcome is recorded, and the workflow completes with all of
  * them. Asking again (a new run under the same id) re-asks every site; a site that holds the image
  * answers at once from its lookup, so only the failed sites do work again.
@@ -20,6 +27,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowFailure,
+  condition,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
@@ -28,12 +36,14 @@ import {
   startChild,
   upsertMemo,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { createSiteQueueActivities } from '../activities/index.js';
+import type { createHostQueueActivities, createSiteQueueActivities } from '../activities/index.js';
 import type { DistributeImageInput, DistributeImageResult, SiteOutcome } from '../common/distribute-contract.js';
 import { distributeProgressQuery } from '../common/distribute-contract.js';
 import { ErrorType } from '../common/errors.js';
+import { fleetSourceSignal, fleetSourcesQuery, type FleetRef, type PartSources } from '../common/fleet-contract.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
 import { prefetchWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { ImageGuidKey, ImageStageKey, type RegisterImageInput, type RegisterImageResult } from '../common/register-contract.js';
@@ -41,8 +51,11 @@ import { MAX_URL_CHARS, urlForDisplay } from '../common/url-for-display.js';
 import { imageRunDetails, imageRunSummary, shortGuid } from '../common/run-descriptions.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
+type HostActivities = ReturnType<typeof createHostQueueActivities>;
 
 const DAY_MS = 24 * 3600 * 1000;
+/** The later sites wait at most this long for a first source before they start anyway. */
+const FIRST_SOURCE_WAIT = '2m';
 
 const attach = proxyActivities<SiteActivities>({
   startToCloseTimeout: '25h',
@@ -79,9 +92,22 @@ export async function distributeImage(input: DistributeImageInput): Promise<Dist
   };
   showDetails();
 
+  const info = workflowInfo();
+  const fleet: FleetRef = { workflowId: info.workflowId, runId: info.runId };
+  const sources = new Map<string, PartSources>();
+  const hostQueues = new Set<string>();
+  setHandler(fleetSourceSignal, (report) => {
+    hostQueues.add(report.hostQueue);
+    const part = sources.get(report.part) ?? { peers: [] };
+    if (report.peer !== undefined && !part.peers.includes(report.peer)) part.peers.push(report.peer);
+    part.pieces ??= report.pieces;
+    sources.set(report.part, part);
+  });
+  setHandler(fleetSourcesQuery, (part) => sources.get(part) ?? { peers: [] });
+
   async function oneSite(site: string): Promise<SiteOutcome> {
     const workflowId = mode === 'prefetch' ? prefetchWorkflowId(site, guid) : registerWorkflowId(site, guid);
-    const request: RegisterImageInput = { url, guid, site };
+    const request: RegisterImageInput = { url, guid, site, fleet };
     const run = async (): Promise<RegisterImageResult> => {
       try {
         const child = await startChild<(i: RegisterImageInput) => Promise<RegisterImageResult>>(
@@ -117,18 +143,38 @@ export async function distributeImage(input: DistributeImageInput): Promise<Dist
     }
   }
 
-  const results = await Promise.all(
-    sites.map(async (site) => {
-      const outcome = await oneSite(site);
-      outcomes.set(site, outcome);
-      showDetails();
-      return outcome;
-    }),
-  );
+  const startSite = async (site: string): Promise<SiteOutcome> => {
+    const outcome = await oneSite(site);
+    outcomes.set(site, outcome);
+    showDetails();
+    return outcome;
+  };
+  let results: SiteOutcome[];
+  try {
+    const [first, ...rest] = sites as [string, ...string[]];
+    const firstOutcome = startSite(first);
+    await condition(() => sources.size > 0 || outcomes.has(first), FIRST_SOURCE_WAIT);
+    results = await Promise.all([firstOutcome, ...rest.map(startSite)]);
+  } finally {
+    await releaseFleetHolds([...hostQueues]);
+  }
   const failed = results.filter((r) => !r.ok).map((r) => r.site);
   upsertSearchAttributes([{ key: ImageStageKey, value: failed.length === 0 ? 'done' : 'failed' }]);
   upsertMemo({ failed });
   return { guid, mode, sites: results, failed };
+}
+
+/** The hosts that served this distribution may evict its parts again (each releases this run's holds). */
+async function releaseFleetHolds(hostQueues: string[]): Promise<void> {
+  await CancellationScope.nonCancellable(() =>
+    Promise.all(
+      hostQueues.map((taskQueue) =>
+        proxyActivities<HostActivities>({ taskQueue, scheduleToStartTimeout: '1m', startToCloseTimeout: '1m', retry: { maximumAttempts: 3 } })
+          .releaseCacheHolds()
+          .catch(() => undefined), // a host that is gone releases them itself when it checks its holders
+      ),
+    ),
+  );
 }
 
 /** The value of `work`, or undefined when `ms` pass first (the work is not cancelled). */

@@ -95,6 +95,10 @@ export class HostCache {
   release(runId: string): number {
     return this.space.release(runId);
   }
+  /** Whether a distribution (a workflow whose id starts with `workflowIdPrefix`) still holds the part. */
+  heldBy(hash: ContentHash, workflowIdPrefix: string): boolean {
+    return this.space.index.holdersOf(this.nameOf(hash)).some((h) => h.workflowId.startsWith(workflowIdPrefix));
+  }
   /** Bytes the index counts in the cache now (files and companions), for the metrics. */
   bytesHeld(): number {
     return this.space.index.entries().reduce((sum, e) => sum + e.size + e.companionBytes, 0);

@@ -2,6 +2,7 @@
  * A transport moves the bytes at a URL into a file, hashing them in the same pass.
  * HTTP(S) and BitTorrent implement it; the download activity picks one by URL.
  */
+import type { FleetRef } from '../../common/fleet-contract.js';
 import type { ContentHash } from '../../common/image-types.js';
 
 export interface TransferProgress {
@@ -43,6 +44,10 @@ export interface FetchRequest {
   signal?: AbortSignal;
   /** Called as bytes arrive (often: callers throttle what they do with it). */
   onProgress?: (progress: TransferProgress) => void;
+  /** The hash the content must have (the fleet transport names the part to peers by it). */
+  expected?: ContentHash;
+  /** The distribution this download belongs to: its other hosts may serve the part (peer/). */
+  fleet?: FleetRef;
 }
 
 export interface FetchResult {

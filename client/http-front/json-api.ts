@@ -6,7 +6,9 @@
  * - `DELETE /v1/images/{guid}?site=` → 200 `{guid, site, deregistered: true}` once removed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FrontOperation } from '../../config/config-schema.js';
 import { guidProblem, normalizeGuid } from '../../common/guid.js';
+import type { Grant } from './auth.js';
 import { InvalidRequestError, RegistrationFailedError, RegistrationRunningError, type ImageProxyClient, type ImageStatus } from '../image-proxy-client.js';
 
 export interface JsonApiContext {
@@ -16,6 +18,13 @@ export interface JsonApiContext {
   defaultSite: string;
   /** Request body limit. */
   maxBodyBytes: number;
+  /** What the caller may do (limited bearer tokens); everything when absent. */
+  grant?: Grant;
+}
+
+/** 403 naming the site and operation, never the token. */
+function demand(ctx: JsonApiContext, site: string, operation: FrontOperation): void {
+  if (ctx.grant && !ctx.grant.may(site, operation)) throw new HttpError(403, `this token may not ${operation} at site ${site}`);
 }
 
 class HttpError extends Error {
@@ -66,6 +75,7 @@ async function createImage(req: IncomingMessage, res: ServerResponse, ctx: JsonA
   }
   const unknown = (wanted as string[]).filter((s) => !ctx.sites.includes(s));
   if (unknown.length > 0) throw new HttpError(400, `sites: unknown ${unknown.join(', ')} (have ${ctx.sites.join(', ')})`);
+  for (const site of wanted as string[]) demand(ctx, site, 'register');
   const handle = await ctx.client.startDistribution({ url, guid: guid as string, sites: wanted as string[], coordinatorSite: ctx.defaultSite });
   const statusUrl = `/v1/images/${guid as string}`;
   res.setHeader('location', statusUrl);
@@ -76,7 +86,10 @@ async function showImage(res: ServerResponse, askedGuid: string, ctx: JsonApiCon
   const guid = normalizeGuid(askedGuid);
   const problem = guidProblem(guid);
   if (problem) throw new HttpError(400, problem);
-  const statuses = (await Promise.all(ctx.sites.map((site) => ctx.client.getStatus(guid, site)))).filter((s): s is ImageStatus => !!s);
+  // A limited token sees only the sites where it may ask for status.
+  const visible = ctx.sites.filter((site) => !ctx.grant || ctx.grant.may(site, 'status'));
+  if (visible.length === 0) throw new HttpError(403, `this token may not status at any site (${ctx.sites.join(', ')})`);
+  const statuses = (await Promise.all(visible.map((site) => ctx.client.getStatus(guid, site)))).filter((s): s is ImageStatus => !!s);
   if (statuses.length === 0) throw new HttpError(404, `no registration of ${guid} is known at any site`);
   sendJson(res, 200, { guid, sites: statuses });
 }
@@ -84,6 +97,7 @@ async function showImage(res: ServerResponse, askedGuid: string, ctx: JsonApiCon
 async function deleteImage(res: ServerResponse, askedGuid: string, site: string, ctx: JsonApiContext): Promise<void> {
   const guid = normalizeGuid(askedGuid);
   if (!ctx.sites.includes(site)) throw new HttpError(400, `site: unknown ${site} (have ${ctx.sites.join(', ')})`);
+  demand(ctx, site, 'deregister');
   await ctx.client.deregister(guid, site);
   sendJson(res, 200, { guid, site, deregistered: true });
 }

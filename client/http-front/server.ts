@@ -82,13 +82,14 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://front');
-    if (!options.auth.allows(req)) {
+    const grant = options.auth.grantOf(req);
+    if (!grant) {
       // Never say which part was wrong, never echo what was sent.
       res.writeHead(401, { 'www-authenticate': options.auth.challenge, 'content-type': 'text/plain' }).end('authentication required\n');
       return;
     }
     if (url.pathname.startsWith('/v1/')) {
-      return handleJsonApi(req, res, url, { client: options.client, sites: options.sites, defaultSite: options.defaultSite, maxBodyBytes });
+      return handleJsonApi(req, res, url, { client: options.client, sites: options.sites, defaultSite: options.defaultSite, maxBodyBytes, grant });
     }
     let site = options.defaultSite;
     let prefix = '';
@@ -105,6 +106,12 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     }
     if (!SOAP_PATHS.has(path)) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${url.pathname}\n`);
+      return;
+    }
+    // SOAP has no per-operation split here: a limited token needs every operation at the site.
+    const missing = (['register', 'status', 'deregister'] as const).filter((op) => !grant.may(site, op));
+    if (missing.length > 0) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(`this token may not ${missing.join(', ')} at site ${site} (SOAP needs all three)\n`);
       return;
     }
     if (req.method === 'GET' && [...url.searchParams.keys()].some((k) => k.toLowerCase() === 'wsdl')) {

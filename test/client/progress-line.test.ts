@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { humanBytes, progressBar, progressLine } from '../../client/progress-line.js';
+import { formatDuration, partLine, progressBar, progressLine } from '../../client/progress-line.js';
+import { formatBytes } from '../../config/byte-size.js';
 
 describe('progress line of imageproxy register', () => {
   it('draws a bar proportional to the bytes done', () => {
@@ -8,10 +9,18 @@ describe('progress line of imageproxy register', () => {
     expect(progressBar(100, 100, 10)).toBe('[##########] 100%');
     expect(progressBar(5, undefined, 4)).toBe('[....]    ?');
   });
-  it('says sizes in binary units', () => {
-    expect(humanBytes(512)).toBe('512 B');
-    expect(humanBytes(3 << 20)).toBe('3.0 MiB');
-    expect(humanBytes(1.5 * 2 ** 30)).toBe('1.5 GiB');
+  it('says sizes in binary units (the one byte formatter, config/byte-size.ts)', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(3 << 20)).toBe('3.0 MiB');
+    expect(formatBytes(1.5 * 2 ** 30)).toBe('1.5 GiB');
+  });
+  it('says one part with its rate and time left', () => {
+    expect(partLine({ type: 'FILESYSTEM', url: 'u', bytesDone: 2 ** 30, bytesTotal: 8 * 2 ** 30, bytesPerSecond: 42 * 2 ** 20, etaSeconds: 166 })).toBe(
+      'FILESYSTEM 1.0 GiB of 8.0 GiB (12%) at 42.0 MiB/s, ETA 2m46s',
+    );
+    expect(partLine({ type: 'KERNEL', url: 'k', bytesDone: 10, attempt: 2 })).toBe('KERNEL 10 B (attempt 2)');
+    expect(formatDuration(3725)).toBe('1h02m');
+    expect(formatDuration(9)).toBe('9s');
   });
   it('sums the parts while downloading; names the stage otherwise', () => {
     const parts = [

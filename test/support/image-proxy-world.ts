@@ -3,14 +3,15 @@
  * real workers in this process against the shared Temporal dev server, and a real client.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ImageProxyClient } from '../../client/image-proxy-client.js';
 import { ConfigSchema, type Config } from '../../config/config-schema.js';
-import { createLogger, installTemporalLogging } from '../../workers/logger.js';
+import { destination, multistream, pino, type Level } from 'pino';
+import { installTemporalLogging } from '../../workers/temporal-logging.js';
 import { createSiteWorker, type SiteWorker } from '../../workers/site-worker.js';
 
 export interface World {
@@ -20,6 +21,8 @@ export interface World {
   address: string;
   /** Workers started so far. */
   workers: SiteWorker[];
+  /** Every log line of this world's workers so far (all levels), for leak scans. */
+  logText(): string;
   /** Start a worker of `site`; `dataDir` gives it a disk of its own (another host). */
   startWorker(site: string, opts?: { hostId?: string; dataDir?: string }): Promise<SiteWorker>;
   stop(): Promise<void>;
@@ -63,17 +66,25 @@ export async function startWorld(opts: {
   startWorkers?: boolean;
 }): Promise<World> {
   const dataDir = await newTestDir('world');
-  const config = ConfigSchema.parse({
+  const rawConfig = {
     sites: opts.sites,
     http: { allowedNetworks: LOOPBACK_NETWORKS, ...opts.http },
     ...(opts.bittorrent ? { bittorrent: opts.bittorrent } : {}),
     ...(opts.cache ? { cache: opts.cache } : {}),
     ...(opts.gc ? { gc: opts.gc } : {}),
     ...(opts.retryFor ? { retryFor: opts.retryFor } : {}),
-  });
+  };
+  const config = ConfigSchema.parse(rawConfig);
+  // The CLI run against this world (IMAGEPROXY_DATA_DIR) reads the same sites as its workers.
+  await writeFile(join(dataDir, 'config.json'), JSON.stringify(rawConfig));
   const address = inject('temporalAddress');
   const workflowBundle = { code: await readFile(inject('workflowBundlePath'), 'utf8') };
-  const logger = createLogger(process.env.IMAGEPROXY_LOG_LEVEL ?? 'warn');
+  // Lines at the chosen level go to stderr as usual; every line, down to trace, is kept for leak scans.
+  const logLines: string[] = [];
+  const logger = pino({ level: 'trace', base: { service: 'imageproxy' } }, multistream([
+    { level: (process.env.IMAGEPROXY_LOG_LEVEL ?? 'warn') as Level, stream: destination(2) },
+    { level: 'trace', stream: { write: (line: string) => void logLines.push(line) } },
+  ]));
   installTemporalLogging(logger);
   const client = await ImageProxyClient.connect({ address, namespace: 'default' });
   // One connection for the world's workers, as in a worker process.
@@ -88,6 +99,7 @@ export async function startWorld(opts: {
     client,
     address,
     workers,
+    logText: () => logLines.join(''),
     async startWorker(site, o = {}) {
       const worker = await createSiteWorker({
         site,

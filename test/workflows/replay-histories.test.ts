@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
-import { createLogger, installTemporalLogging } from '../../workers/logger.js';
+import { createLogger } from '../../workers/logger.js';
+import { installTemporalLogging } from '../../workers/temporal-logging.js';
 
 installTemporalLogging(createLogger('warn')); // the replay workers' state changes are noise here
 

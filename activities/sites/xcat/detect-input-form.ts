@@ -12,6 +12,7 @@ import type { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import type { CachedPart } from '../../../common/image-types.js';
+import { bundleMemberProblem } from './bundle-member-rule.js';
 import { parseImgexportManifest, type ImgexportManifest } from './imgexport-manifest.js';
 
 const lzma = createRequire(import.meta.url)('lzma-native') as { createDecompressor(): Transform };
@@ -117,12 +118,7 @@ async function findManifest(path: string): Promise<ImgexportManifest | undefined
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (header, stream, next) => {
       const name = header.name;
-      if (name.startsWith('/') || name.split('/').includes('..')) problem ??= `bundle member ${JSON.stringify(name)} escapes the bundle`;
-      // imgimport unpacks as root: a link to an absolute path or through `..` points outside the bundle.
-      const target = header.linkname ?? '';
-      if ((header.type === 'symlink' || header.type === 'link') && (target.startsWith('/') || target.split('/').includes('..'))) {
-        problem ??= `bundle member ${JSON.stringify(name)} links outside the bundle`;
-      }
+      problem ??= bundleMemberProblem(header);
       if (/^(\.\/)?[^/]+\/manifest\.xml$/.test(name) && header.type === 'file') {
         const chunks: Buffer[] = [];
         stream.on('data', (c: unknown) => chunks.push(c as Buffer));

@@ -40,16 +40,19 @@ export interface ManagementNode {
   filesMatch(s: SshSession, sftp: SFTPWrapper, dir: string, files: { part: CachedPart; name: string }[]): Promise<boolean>;
 }
 
-export function connectManagementNode(site: string, config: XcatSiteConfig, privateKey: Buffer): ManagementNode {
+export function connectManagementNode(site: string, config: XcatSiteConfig, privateKey: Buffer, passphrase?: string): ManagementNode {
   // A key that cannot be read (or a wrong passphrase) is a configuration error, found at start.
-  const parsedKey = ssh2.utils.parseKey(privateKey, config.passphrase);
-  if (parsedKey instanceof Error) throw new Error(`xcat site ${site}: privateKeyPath: ${parsedKey.message}`);
+  const parsedKey = ssh2.utils.parseKey(privateKey, passphrase);
+  if (parsedKey instanceof Error) {
+    const which = passphrase === undefined ? 'privateKeyPath' : 'privateKeyPath or privateKeyPassphraseFile';
+    throw new Error(`xcat site ${site}: ${which}: ${parsedKey.message}`);
+  }
   const target: SshTarget = {
     host: config.host,
     port: config.port,
     username: config.user,
     privateKey,
-    ...(config.passphrase !== undefined ? { passphrase: config.passphrase } : {}),
+    ...(passphrase !== undefined ? { passphrase } : {}),
     hostKey: parseHostKeyPin(config.hostKey),
     sudo: config.sudo,
     readyTimeoutMs: config.connectTimeoutMs,

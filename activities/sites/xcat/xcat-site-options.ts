@@ -35,8 +35,15 @@ export const XcatSiteSchema = z
     user: z.string().regex(/^[A-Za-z0-9._][A-Za-z0-9._-]*$/, 'a user name'),
     /** Private key file (OpenSSH or PEM); relative paths start at the config file's directory. */
     privateKeyPath: z.string().min(1),
-    /** Passphrase of the private key, if it has one. */
-    passphrase: z.string().optional(),
+    /**
+     * File holding the private key's passphrase, if it has one (one line; trailing newline ignored);
+     * relative paths start at the config file's directory. Secrets are never inline in the config.
+     */
+    privateKeyPassphraseFile: z.string().min(1).optional(),
+    /** Refused (config files get copied and shown): only here to say where the passphrase goes instead. */
+    passphrase: z
+      .never({ errorMap: () => ({ message: 'an inline passphrase is refused; put it in a file and name that file in privateKeyPassphraseFile' }) })
+      .optional(),
     /**
      * The management node's host key, pinned: an OpenSSH fingerprint `SHA256:<base64>` or a
      * known_hosts line (`host key-type base64`). Any other key is refused before authenticating.

@@ -31,6 +31,8 @@ export interface XcatSiteOptions {
   config: XcatSiteConfig;
   /** Contents of the private key file (read by the worker at start). */
   privateKey: Buffer;
+  /** The key's passphrase, read from privateKeyPassphraseFile by the worker at start. */
+  passphrase?: string;
 }
 
 export interface XcatSite extends SiteBackend {
@@ -41,8 +43,8 @@ export interface XcatSite extends SiteBackend {
   provision(guid: string, nodes: readonly string[]): Promise<Record<string, NodeOutcome>>;
 }
 
-export function createXcatSite({ site, config, privateKey }: XcatSiteOptions): XcatSite {
-  const node = connectManagementNode(site, config, privateKey);
+export function createXcatSite({ site, config, privateKey, passphrase }: XcatSiteOptions): XcatSite {
+  const node = connectManagementNode(site, config, privateKey, passphrase);
 
   async function lookup(guid: string): Promise<ImageIds | undefined> {
     return node.withSession((s, sftp) => lookupWith(node, s, sftp, guid));

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { ErrorType } from '../../../common/errors.js';
+import type { ContentHash } from '../../../common/image-types.js';
 import type { BittorrentConfig, HttpConfig } from '../../../config/config-schema.js';
 import { urlForDisplay } from '../../../common/url-for-display.js';
 import { SCRATCH_OWNER } from '../../files/scratch-owner.js';
@@ -43,6 +44,8 @@ export interface BittorrentTransportOptions {
   /** Scratch space for fetched `.torrent` files. */
   tmpDir: string;
   logger: Logger;
+  /** Told which part a finished torrent holds, so the worker can keep it seeding while a distribution needs that part. */
+  onSeedingPart?: (infoHash: string, part: ContentHash) => void;
 }
 
 export function createBittorrentTransport(options: BittorrentTransportOptions): Transport {
@@ -164,6 +167,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
       onBytes: () => request.onProgress?.({ bytesDone: length, bytesTotal: length }),
     });
     release();
+    if (request.expected) options.onSeedingPart?.(torrent.infoHash, request.expected);
     options.torrents.seedAfterDownload(torrent, dir, config.seeding);
     return result;
   } catch (err) {

@@ -1,8 +1,12 @@
 /** The JSON API beside the SOAP front, over real workers of two `local` sites. */
-import { access } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../../client/http-front/auth.js';
+import { registerWorkflowId } from '../../../common/naming.js';
+import { ConfigSchema } from '../../../config/config-schema.js';
+import { expectNoSecrets } from '../../support/credential-leak-scan.js';
 import { startHttpFront, type HttpFront } from '../../../client/http-front/server.js';
 import { createLogger } from '../../../workers/logger.js';
 import { HttpOrigin } from '../../support/http-origin.js';
@@ -106,5 +110,64 @@ describe('the JSON API', () => {
     const unknown = await fetch(`${front.url}/v1/images/${'b'.repeat(40)}`);
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: string }).error).toMatch(/no registration of b{40} is known/);
+  });
+
+  it('gives a limited token only its sites and operations: 403 naming the site and operation, never the token', async () => {
+    await writeFile(join(world.dataDir, 'registrar-tokens'), '# site A registrars\nregistrar-token-a\n');
+    const watcher = 'watcher-token-b';
+    const auth = await createAuthenticator(
+      {
+        bearerTokenSha256: [createHash('sha256').update('admin-token').digest('hex')],
+        bearerTokens: [
+          { tokenFile: 'registrar-tokens', sites: [siteA], operations: ['register', 'status'] },
+          { tokenSha256: createHash('sha256').update(watcher).digest('hex'), sites: [siteB], operations: ['status'] },
+        ],
+      },
+      world.dataDir,
+    );
+    const limited = await startHttpFront({ client: world.client, sites: [siteA, siteB], defaultSite: siteA, auth, port: 0, logger: createLogger('error') });
+    try {
+      const as = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+      const guid = 'c'.repeat(40);
+      const post = (token: string, sites: string[]) =>
+        fetch(`${limited.url}/v1/images`, { method: 'POST', headers: as(token), body: JSON.stringify({ url: 'http://127.0.0.1:9/none.xml', guid, sites }) });
+      const refused = async (res: Response, message: RegExp): Promise<void> => {
+        expect(res.status).toBe(403);
+        const text = await res.text();
+        expect(text).toMatch(message);
+        expect(text).not.toMatch(/registrar-token|watcher-token|admin-token/);
+      };
+
+      await refused(await post('registrar-token-a', [siteA, siteB]), new RegExp(`this token may not register at site ${siteB}`));
+      await refused(await post(watcher, [siteB]), new RegExp(`this token may not register at site ${siteB}`));
+      const del = (token: string, site: string) => fetch(`${limited.url}/v1/images/${guid}?site=${site}`, { method: 'DELETE', headers: as(token) });
+      await refused(await del('registrar-token-a', siteA), new RegExp(`this token may not deregister at site ${siteA}`));
+      await refused(await del(watcher, siteB), new RegExp(`this token may not deregister at site ${siteB}`));
+      // SOAP has no per-operation split: a limited token is refused there, naming what it lacks.
+      await refused(await fetch(`${limited.url}/sites/${siteA}/axis2/services/IMAGEPROXY?wsdl`, { headers: as('registrar-token-a') }), new RegExp(`may not deregister at site ${siteA}`));
+      // Status: a permitted site answers (404: nothing known there), an unknown token is 401, an unlimited one passes.
+      expect((await fetch(`${limited.url}/v1/images/${guid}`, { headers: as(watcher) })).status).toBe(404);
+      expect((await fetch(`${limited.url}/v1/images/${guid}`, { headers: as('stolen') })).status).toBe(401);
+      expect((await del('admin-token', siteB)).status).not.toBe(403);
+
+      // A local-site registration by a token-bearing caller: the token reaches no payload and no worker log line.
+      const image = await publishSampleImage(origin);
+      const posted = await fetch(`${limited.url}/v1/images`, { method: 'POST', headers: as('registrar-token-a'), body: JSON.stringify({ url: image.url, guid: image.guid, sites: [siteA] }) });
+      expect(posted.status).toBe(202);
+      const { workflowId } = (await posted.json()) as { workflowId: string };
+      await expect.poll(async () => (await world.client.getStatus(image.guid, siteA))?.status, { timeout: 30_000 }).toBe('COMPLETED');
+      await expectNoSecrets(world, [workflowId, registerWorkflowId(siteA, image.guid)], { 'the bearer token': 'registrar-token-a' });
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('refuses a limited token for a site the config does not have, at load', () => {
+    const parsed = ConfigSchema.safeParse({
+      sites: { here: { type: 'local' } },
+      httpFront: { bearerTokens: [{ tokenSha256: 'a'.repeat(64), sites: ['elsewhere'], operations: ['status'] }] },
+    });
+    expect(parsed.success).toBe(false);
+    expect(JSON.stringify(parsed.error?.issues)).toMatch(/httpFront.*bearerTokens.*no site named elsewhere/);
   });
 });

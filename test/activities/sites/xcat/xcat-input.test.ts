@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bundleMemberProblem } from '../../../../activities/sites/xcat/bundle-member-rule.js';
 import { archiveOf, compressionOf } from '../../../../activities/sites/xcat/detect-input-form.js';
 import { fingerprintOf, hostKeyMatches, parseHostKeyPin } from '../../../../activities/sites/xcat/host-key-pin.js';
 import { parseImgexportManifest, pathsOutside } from '../../../../activities/sites/xcat/imgexport-manifest.js';
@@ -83,5 +84,26 @@ describe('xcat pure parts', () => {
     expect(message).toMatch(/hostKey: an OpenSSH "SHA256:…" fingerprint or a known_hosts line/);
     expect(message).toMatch(/port/);
     expect(message).not.toContain(secret);
+  });
+
+  it('refuses bundle members named or linking outside the bundle, absolute symlinks included', () => {
+    expect(bundleMemberProblem({ name: './img/manifest.xml', type: 'file' })).toBeUndefined();
+    expect(bundleMemberProblem({ name: './img/initrd', type: 'symlink', linkname: 'initrd-stateless.gz' })).toBeUndefined();
+    expect(bundleMemberProblem({ name: 'img/a/b', type: 'symlink', linkname: '../kernel' })).toBeUndefined();
+    expect(bundleMemberProblem({ name: 'img/k2', type: 'link', linkname: 'img/kernel' })).toBeUndefined();
+    expect(bundleMemberProblem({ name: '/etc/passwd', type: 'file' })).toMatch(/"\/etc\/passwd" escapes the bundle/);
+    expect(bundleMemberProblem({ name: 'img/../../x', type: 'file' })).toMatch(/escapes the bundle/);
+    expect(bundleMemberProblem({ name: 'img/shadow', type: 'symlink', linkname: '/etc/shadow' })).toMatch(/"img\/shadow" links outside the bundle \(to the absolute path "\/etc\/shadow"\)/);
+    expect(bundleMemberProblem({ name: 'img/up', type: 'symlink', linkname: '../../etc' })).toMatch(/"img\/up" links outside the bundle \(to "..\/..\/etc"\)/);
+    expect(bundleMemberProblem({ name: 'img/h', type: 'link', linkname: '/etc/shadow' })).toMatch(/absolute path/);
+  });
+
+  it('refuses an inline passphrase at load, saying where it goes instead, without echoing it', () => {
+    const base = { type: 'xcat', host: 'mn', user: 'root', privateKeyPath: 'k', hostKey: `SHA256:${'A'.repeat(43)}` };
+    const secret = 'correct-horse-inline';
+    expect(() => parseXcatSiteOptions('hpc', { ...base, passphrase: secret })).toThrow(
+      /^xcat site hpc: passphrase: an inline passphrase is refused; put it in a file and name that file in privateKeyPassphraseFile$/,
+    );
+    expect(parseXcatSiteOptions('hpc', { ...base, privateKeyPassphraseFile: 'key.pass' }).privateKeyPassphraseFile).toBe('key.pass');
   });
 });

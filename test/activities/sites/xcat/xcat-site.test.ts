@@ -13,9 +13,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createXcatSite } from '../../../../activities/sites/xcat/xcat-site.js';
 import { parseXcatSiteOptions } from '../../../../activities/sites/xcat/xcat-site-options.js';
+import type { SiteConfig } from '../../../../config/config-schema.js';
+import { createSiteBackend } from '../../../../workers/site-backends.js';
 import { ErrorType } from '../../../../common/errors.js';
 import type { CachedPart } from '../../../../common/image-types.js';
 import { RegistrationFailedError } from '../../../../client/image-proxy-client.js';
+import { registerWorkflowId } from '../../../../common/naming.js';
+import { expectNoSecrets } from '../../../support/credential-leak-scan.js';
 import { HttpOrigin } from '../../../support/http-origin.js';
 import { startWorld, uniqueName, type World } from '../../../support/image-proxy-world.js';
 import { exists, XcatManagementNode } from '../../../support/xcat-management-node.js';
@@ -100,6 +104,10 @@ describe('xcat site over SSH', () => {
     const newCalls = (await mn.argvLog()).slice(calls);
     expect(newCalls.map((e) => e.cmd)).toEqual(['lsdef']);
 
+    // The SSH key stays on the worker: not in any payload of either run, nor in the worker logs.
+    const keyLines = (await readFile(mn.clientKeyPath, 'utf8')).split('\n').filter((l) => l && !l.startsWith('-----'));
+    await expectNoSecrets(world, [registerWorkflowId(site, image.guid)], Object.fromEntries(keyLines.map((l, i) => [`private key line ${i + 1}`, l])), 2);
+
     // Registering again through the backend (a retried activity) answers the same, defining nothing.
     const ids = await backend().register({ guid: image.guid, metadataUrl: image.url, parts: cachedParts(image), rawImageOf: async (p) => p.path });
     expect(ids).toEqual(result.ids);
@@ -176,6 +184,17 @@ describe('xcat site over SSH', () => {
     expect(await exists('/etc/rootimg.cpio.gz')).toBe(false);
   });
 
+  it('refuses a bundle whose manifest names a relative image file before anything runs (the undo would rm -f it)', async () => {
+    const image = await publishBundle(origin, { imagename: 'relative-image', installRoot: mn.installRoot, pointOutside: 'rootimg.cpio.gz' });
+    const calls = (await mn.argvLog()).length;
+    const err = await world.client.registerImage({ url: image.url, guid: image.guid, site }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as Error).message).toMatch(/manifest points outside the install root .*: rootimg\.cpio\.gz \(not an absolute path\)/);
+    expect((await mn.argvLog()).slice(calls).map((e) => e.cmd)).toEqual([]);
+  });
+
   it('refuses a wrong host key before authenticating; accepts the pinned key as a known_hosts line', async () => {
     const other = `SHA256:${createHash('sha256').update('another host').digest('base64').replace(/=+$/, '')}`;
     const logBefore = mn.log.length;
@@ -189,15 +208,22 @@ describe('xcat site over SSH', () => {
     expect(await backend({ hostKey: mn.knownHostsLine }).lookup('0'.repeat(40))).toBeUndefined();
   });
 
-  it('takes a passphrase-protected key; a wrong passphrase fails at start, naming the site but not the passphrase', async () => {
+  it('takes a passphrase-protected key, its passphrase from a file beside the config; a wrong one fails at start, naming the site but not the passphrase', async () => {
     const keyPath = join(mn.dir, 'locked_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'right horse battery', '-f', keyPath]);
     await writeFile(join(mn.dir, 'authorized_keys'), `${await readFile(`${mn.clientKeyPath}.pub`, 'utf8')}${await readFile(`${keyPath}.pub`, 'utf8')}`);
-    const withKey = (passphrase: string) =>
-      createXcatSite({ site, config: parseXcatSiteOptions(site, mn.siteConfig({ privateKeyPath: keyPath, passphrase })), privateKey: readFileSync(keyPath) });
-    expect(() => withKey('wrong staple')).toThrow(new RegExp(`^xcat site ${site}: privateKeyPath: `));
-    expect(() => withKey('wrong staple')).not.toThrow(/wrong staple/);
-    expect(await withKey('right horse battery').lookup('2'.repeat(40))).toBeUndefined();
+    await writeFile(join(mn.dir, 'right.pass'), 'right horse battery\n');
+    await writeFile(join(mn.dir, 'wrong.pass'), 'wrong staple\n');
+    // As the worker builds it: relative paths start at the config file's directory.
+    const withFile = (file: string) =>
+      createSiteBackend(mn.siteConfig({ privateKeyPath: 'locked_key', privateKeyPassphraseFile: file }) as SiteConfig, { site, dataDir: mn.dir, configDir: mn.dir });
+    await expect(withFile('wrong.pass')).rejects.toThrow(new RegExp(`^xcat site ${site}: privateKeyPath or privateKeyPassphraseFile: `));
+    await expect(withFile('wrong.pass')).rejects.not.toThrow(/wrong staple/);
+    await expect(withFile('missing.pass')).rejects.toThrow(new RegExp(`xcat site ${site}: cannot read privateKeyPassphraseFile .*missing.pass: ENOENT`));
+    expect(await (await withFile('right.pass')).lookup('2'.repeat(40))).toBeUndefined();
+    expect(() => createXcatSite({ site, config: parseXcatSiteOptions(site, mn.siteConfig({ privateKeyPath: keyPath })), privateKey: readFileSync(keyPath) })).toThrow(
+      new RegExp(`^xcat site ${site}: privateKeyPath: `),
+    );
   });
 
   it('classifies xcatd down as retryable and permission denied as not', async () => {

@@ -1,0 +1,127 @@
+/**
+ * The fleet-aware transport (docs/fleet.md): wraps the origin transports (HTTP, BitTorrent) and,
+ * for a download that belongs to a distribution, takes the part from the other hosts of the
+ * distribution first and asks the origin only when no peer can give it (none yet, all dropped,
+ * all stalled). Either way the host reports itself to the distribution: as a source when it
+ * starts (if it serves peers), with the piece hashes once its copy matched the part's signature.
+ */
+import type { Logger } from 'pino';
+import type { FleetRef, PartSources, PieceHashes, SourceReport } from '../../../common/fleet-contract.js';
+import type { ContentHash } from '../../../common/image-types.js';
+import type { FetchRequest, FetchResult, Transport } from '../transport.js';
+import { fetchFromPeers, hashPieces } from './fetch-from-peers.js';
+import { growingParts } from './growing-parts.js';
+import type { FetchRange } from './peer-client.js';
+
+/** How this host talks to the distribution run (through the worker's Temporal client). */
+export interface FleetCoordinator {
+  report(fleet: FleetRef, report: SourceReport): Promise<void>;
+  sources(fleet: FleetRef, part: string): Promise<PartSources>;
+}
+
+export interface PeerTransportOptions {
+  /** The origin transports, tried in order (BitTorrent first: it takes the .torrent URLs). */
+  origin: readonly Transport[];
+  coordinator: FleetCoordinator;
+  /** Dials peers; absent when this host has no peer token (it fetches from the origin only). */
+  fetchRange?: FetchRange;
+  /** This host's advertised peer address; absent when it serves no peers. */
+  advertise?: string;
+  hostQueue: string;
+  stallTimeoutMs: number;
+  nameOf: (hash: ContentHash) => string;
+  logger: Logger;
+}
+
+/** How long a finished download stays listed (the server then finds the file in the cache). */
+const COMPLETE_KEPT_MS = 60_000;
+
+export function createPeerTransport(options: PeerTransportOptions): Transport {
+  const { origin, coordinator, logger } = options;
+  const originFor = (url: string): Transport => {
+    const parsed = new URL(url);
+    const t = origin.find((x) => x.handles(parsed));
+    if (!t) throw new Error(`no origin transport for ${url}`); // handles() below rules this out
+    return t;
+  };
+
+  async function fetchToFile(request: FetchRequest): Promise<FetchResult> {
+    const inner = originFor(request.url);
+    const { fleet, expected } = request;
+    if (!fleet || !expected) return inner.fetchToFile(request);
+    const name = options.nameOf(expected);
+    const log = logger.child({ part: name, distribution: fleet.workflowId });
+    const report = (pieces?: PieceHashes): Promise<void> =>
+      coordinator
+        .report(fleet, { part: name, hostQueue: options.hostQueue, ...(options.advertise ? { peer: options.advertise } : {}), ...(pieces ? { pieces } : {}) })
+        .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not report to the distribution'));
+
+    // Ask first, then announce: the answer must not name this host.
+    const sources = await coordinator.sources(fleet, name).catch((err: unknown) => {
+      log.warn({ err: (err as Error).message }, 'could not ask the distribution for peers');
+      return { peers: [] } as PartSources;
+    });
+    const others = (s: PartSources): string[] => s.peers.filter((p) => p !== options.advertise);
+
+    // Only a transport writing front to back can be served while it runs; the others say how far they got.
+    let sequential = true;
+    growingParts.set(name, { path: request.destPath, sequential });
+    const onProgress: FetchRequest['onProgress'] = (p) => {
+      growingParts.set(name, { path: request.destPath, sequential, bytesDone: p.bytesDone, ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}) });
+      request.onProgress?.(p);
+    };
+    /** The whole verified file is at destPath until the download activity moves it into the cache. */
+    const complete = (bytes: number): void => {
+      growingParts.set(name, { path: request.destPath, sequential: true, bytesDone: bytes, bytesTotal: bytes });
+      setTimeout(() => growingParts.delete(name, request.destPath), COMPLETE_KEPT_MS).unref();
+    };
+    // Also without a peer endpoint: the distribution starts its other sites once any host is at it.
+    await report();
+    try {
+      if (options.fetchRange && others(sources).length > 0) {
+        log.info({ peers: others(sources) }, 'fetching from peers');
+        const got = await fetchFromPeers({
+          name,
+          destPath: request.destPath,
+          hashAlgorithm: expected.algorithm,
+          peers: others(sources),
+          ...(sources.pieces ? { pieces: sources.pieces } : {}),
+          refresh: async () => {
+            const s = await coordinator.sources(fleet, name);
+            return { ...s, peers: others(s) };
+          },
+          fetchRange: options.fetchRange,
+          stallTimeoutMs: options.stallTimeoutMs,
+          ...(request.signal ? { signal: request.signal } : {}),
+          onProgress,
+          logger: log,
+        });
+        if (got.ok && got.hashHex === expected.hex) {
+          log.info({ bytes: got.bytes }, 'part fetched from peers');
+          complete(got.bytes);
+          await report(got.pieces);
+          return { bytes: got.bytes, hashHex: got.hashHex };
+        }
+        const reason = got.ok ? `the ${got.bytes} bytes from peers do not match the part's ${expected.algorithm}` : got.reason;
+        log.warn({ reason }, 'falling back to the origin');
+      }
+      sequential = inner.name === 'http';
+      growingParts.set(name, { path: request.destPath, sequential });
+      const got = await inner.fetchToFile({ ...request, onProgress });
+      if (got.hashHex === expected.hex) {
+        complete(got.bytes);
+        await report(await hashPieces(request.destPath, got.bytes));
+      }
+      return got;
+    } catch (err) {
+      growingParts.delete(name, request.destPath);
+      throw err;
+    }
+  }
+
+  return {
+    name: 'peer',
+    handles: (url) => origin.some((t) => t.handles(url)),
+    fetchToFile,
+  };
+}

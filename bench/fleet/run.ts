@@ -1,0 +1,206 @@
+/**
+ * bench/fleet: one image to N sites, each served by its own `imageproxy worker` process (own data
+ * dir, host id, site, peer port) on this machine, from one origin that counts the bytes it sends
+ * and can be capped. Scenarios, each on fresh hosts: one site alone and N sites in one
+ * `imageproxy register --site s1 … --site sN`, for HTTP-only metadata and for a torrent whose web
+ * seed is the origin; then N plain aria2c leechers of the same torrent as the baseline. Prints
+ * origin egress (× the image), wall time, CPU seconds per site and the load average.
+ *
+ *   npx tsx bench/fleet/run.ts [--sites 10] [--size-mib 512] [--origin-rate-mib 50] [--modes http,torrent] [--no-aria2]
+ *
+ * Long (minutes): not part of `npm test`. Figures go to docs/fleet.md.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { pseudoRandomBytes } from '../../client/demo/sample-image.js';
+import { distributeWorkflowId, registerWorkflowId } from '../../common/naming.js';
+import { bundleWorkflows } from '../../workers/workflow-source.js';
+import { startDevServer } from '../../workers/temporal-cli.js';
+import { freePort, makeTorrent, metadataXml, startOpentracker } from '../../test/support/bittorrent-peers.js';
+import { startFleetHost, writeTokenFile, type FleetHost } from '../../test/support/fleet-hosts.js';
+import { CountingOrigin } from './counting-origin.js';
+
+const { values } = parseArgs({
+  options: {
+    sites: { type: 'string', default: '10' },
+    'size-mib': { type: 'string', default: '512' },
+    'origin-rate-mib': { type: 'string', default: '0' },
+    modes: { type: 'string', default: 'http,torrent' },
+    'no-aria2': { type: 'boolean', default: false },
+  },
+});
+const siteCount = Number(values.sites);
+const size = Number(values['size-mib']) << 20;
+const rateMiB = Number(values['origin-rate-mib']);
+const modes = values.modes.split(',') as ('http' | 'torrent')[];
+const root = resolve('.bench-tmp', `fleet-${Date.now()}`);
+const CLI = resolve('bin/imageproxy.js');
+
+interface Figures {
+  scenario: string;
+  /** From the run's start to its close, in Temporal. */
+  wallS: number;
+  /** The whole `imageproxy register` command. */
+  commandS?: number;
+  egress: number;
+  cpuS: number[];
+}
+
+/** user + system CPU seconds of a process so far (from /proc, in clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function writeImage(path: string): Promise<string> {
+  const sha1 = createHash('sha1');
+  const file = await open(path, 'w');
+  const chunk = 64 << 20;
+  for (let at = 0, seed = 1; at < size; at += chunk, seed++) {
+    const data = pseudoRandomBytes(Math.min(chunk, size - at), seed);
+    sha1.update(data);
+    await file.write(data);
+  }
+  await file.close();
+  return sha1.digest('hex');
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; out: string }> {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  return new Promise((r) => child.once('exit', (code) => r({ code, out })));
+}
+
+async function main(): Promise<void> {
+  await mkdir(root, { recursive: true });
+  const load0 = loadavg();
+  const temporal = await startDevServer({ headless: true });
+  const temporalConnection = await Connection.connect({ address: temporal.address });
+  const temporalClient = new Client({ connection: temporalConnection });
+  // Bundled once here, not in each of the worker processes (IMAGEPROXY_WORKFLOW_BUNDLE).
+  const workflowBundlePath = join(root, 'workflow-bundle.js');
+  await writeFile(workflowBundlePath, (await bundleWorkflows()).code);
+  const origin = await new CountingOrigin(rateMiB > 0 ? rateMiB << 20 : undefined).start();
+  const imagePath = join(root, 'disk.img');
+  const sha1 = await writeImage(imagePath);
+  const imageUrl = origin.addFile('/disk.img', imagePath, size);
+  const probe = await makeTorrent(imagePath, { out: join(root, 'probe.torrent'), pieceLengthExp: 20 });
+  const tracker = await startOpentracker([probe.infoHash]);
+  const torrent = await makeTorrent(imagePath, { announce: tracker.announceUrl, webSeed: imageUrl, out: join(root, 'disk.torrent'), pieceLengthExp: 20 });
+  origin.addFile('/disk.torrent', torrent.path, (await readFile(torrent.path)).length);
+  const results: Figures[] = [];
+
+  let scenarioNo = 0;
+  async function scenario(name: string, partUrl: string, sites: number): Promise<Figures> {
+    const tag = `${name}-${++scenarioNo}`;
+    const dir = join(root, tag);
+    await mkdir(dir, { recursive: true });
+    const tokenFile = await writeTokenFile(dir);
+    const siteNames = Array.from({ length: sites }, (_, i) => `${tag}-s${i + 1}`);
+    const started: FleetHost[] = [];
+    try {
+      const hosts: FleetHost[] = await Promise.all(
+        siteNames.map(async (site, i) => {
+          const dataDir = join(dir, `host${i + 1}`);
+          await mkdir(dataDir, { recursive: true });
+          const peer = { listen: `127.0.0.1:${await freePort()}` };
+          return startFleetHost({ site, dataDir, hostId: `${tag}-host${i + 1}`, temporalAddress: temporal.address, tokenFile, peer, workflowBundlePath, started });
+        }),
+      );
+      // A metadata file of its own (so a GUID of its own) for each scenario.
+      const xml = metadataXml([{ type: 'FILESYSTEM', sha1, url: `${partUrl}?scenario=${tag}` }]);
+      const metadataUrl = origin.addText(`/${tag}/image.xml`, xml);
+      const guid = createHash('sha1').update(xml).digest('hex');
+      const clientConfig = join(dir, 'client.json');
+      await writeFile(clientConfig, JSON.stringify({ sites: Object.fromEntries(siteNames.map((s) => [s, { type: 'local' }])) }));
+      const cpu0 = await Promise.all(hosts.map((h) => cpuSeconds(h.program.child.pid!)));
+      origin.resetCount();
+      const startedAt = Date.now();
+      const { code, out } = await run(process.execPath, [CLI, 'register', '--url', metadataUrl, '--guid', guid, ...siteNames.flatMap((s) => ['--site', s])], {
+        ...process.env,
+        TEMPORAL_ADDRESS: temporal.address,
+        IMAGEPROXY_CONFIG: clientConfig,
+        IMAGEPROXY_DATA_DIR: join(dir, 'client'),
+      });
+      const workflowId = sites === 1 ? registerWorkflowId(siteNames[0]!, guid) : distributeWorkflowId(guid, siteNames, 'register');
+      if (code !== 0) {
+        // A loaded Temporal server may time out the command's long poll; the run goes on: wait here.
+        if (!/Failed to get Workflow execution history/.test(out)) throw new Error(`${tag}: register exited with ${code}: ${out}`);
+        console.log(`  (${tag}: the command lost its wait for the result; waiting through the client)`);
+        await temporalClient.workflow.getHandle(workflowId).result();
+      }
+      const commandS = (Date.now() - startedAt) / 1000;
+      // The run's own time in Temporal (the command's adds the CLI's start, the same in every scenario).
+      const described = await temporalClient.workflow.getHandle(workflowId).describe();
+      const wallS = (described.closeTime!.getTime() - described.startTime.getTime()) / 1000;
+      const cpu1 = await Promise.all(hosts.map((h) => cpuSeconds(h.program.child.pid!)));
+      const figures = { scenario: `${name}, ${sites} site${sites > 1 ? 's' : ''}`, wallS, commandS, egress: origin.bytesSent / size, cpuS: cpu1.map((c, i) => c - cpu0[i]!) };
+      console.log(line(figures));
+      return figures;
+    } finally {
+      await Promise.all(started.map((h) => h.program.stop('SIGTERM')));
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async function aria2Leechers(count: number): Promise<Figures> {
+    const dir = join(root, 'aria2');
+    origin.resetCount();
+    const started = Date.now();
+    const outcomes = await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const out = join(dir, `leecher${i + 1}`);
+        await mkdir(out, { recursive: true });
+        // Through sh, whose `times` gives the CPU time of its child (aria2c).
+        const { code, out: text } = await run('sh', [
+          '-c', 'aria2c "$@" >/dev/null; code=$?; times; exit $code', 'sh',
+          '--seed-time=0', `--dir=${out}`, `--listen-port=${await freePort()}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false',
+          '--enable-peer-exchange=true', '--check-integrity=true', '--summary-interval=0', '--console-log-level=warn', '--bt-tracker-connect-timeout=5',
+          torrent.path,
+        ]);
+        if (code !== 0) throw new Error(`aria2c ${i + 1} exited with ${code}: ${text}`);
+        const times = [...(text.trim().split('\n').at(-1) ?? '').matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+        return times.length === 2 ? times[0]! + times[1]! : NaN;
+      }),
+    );
+    const figures = { scenario: `aria2c, ${count} leechers (baseline)`, wallS: (Date.now() - started) / 1000, egress: origin.bytesSent / size, cpuS: outcomes };
+    console.log(line(figures));
+    await rm(dir, { recursive: true, force: true });
+    return figures;
+  }
+
+  console.log(`bench/fleet: ${size >> 20} MiB image, ${siteCount} sites (one worker process each), origin ${rateMiB > 0 ? `capped at ${rateMiB} MiB/s` : 'uncapped'}; load average at start ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+  try {
+    for (const mode of modes) {
+      const url = mode === 'http' ? imageUrl : `${origin.baseUrl}/disk.torrent`;
+      const alone = await scenario(mode, url, 1);
+      const fleet = await scenario(mode, url, siteCount);
+      results.push(alone, fleet);
+      console.log(`  ${mode}: ${siteCount} sites took ${(fleet.wallS / alone.wallS).toFixed(2)} × one site alone; origin sent ${fleet.egress.toFixed(2)} × the image`);
+    }
+    if (!values['no-aria2']) results.push(await aria2Leechers(siteCount));
+  } finally {
+    await tracker.stop();
+    await origin.stop();
+    await temporalConnection.close();
+    await temporal.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+function line(f: Figures): string {
+  const total = f.cpuS.reduce((a, b) => a + b, 0);
+  const command = f.commandS !== undefined ? ` (command ${f.commandS.toFixed(1)} s)` : '';
+  return `  ${f.scenario.padEnd(32)} wall ${f.wallS.toFixed(1).padStart(6)} s${command}  origin ${f.egress.toFixed(2).padStart(5)} × image  CPU per site ${f.cpuS.map((c) => c.toFixed(1)).join(' ')} s (total ${total.toFixed(1)} s)`;
+}
+
+await main();

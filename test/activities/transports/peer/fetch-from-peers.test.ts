@@ -1,0 +1,80 @@
+/**
+ * The piece logic of fetching a part from peers, against peers that are functions over a buffer
+ * (the wire itself is covered by test/workflows/fleet-distribution.test.ts with real processes).
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pseudoRandomBytes } from '../../../../client/demo/sample-image.js';
+import { PIECE_BYTES, type PieceHashes } from '../../../../common/fleet-contract.js';
+import { fetchFromPeers, hashPieces } from '../../../../activities/transports/peer/fetch-from-peers.js';
+import type { FetchRange, RangeAnswer } from '../../../../activities/transports/peer/peer-client.js';
+
+const SIZE = 5 * PIECE_BYTES + 12345;
+const data = pseudoRandomBytes(SIZE, 7);
+const sha1 = createHash('sha1').update(data).digest('hex');
+
+/** Peers by address: 'good' serves the data, 'bad' flips a byte of every piece, 'gone' is unreachable. */
+function peers(kinds: Record<string, 'good' | 'bad' | 'gone'>, served: Record<string, number> = {}): FetchRange {
+  return async (peer, _name, start, end): Promise<RangeAnswer> => {
+    served[peer] = (served[peer] ?? 0) + 1;
+    const kind = kinds[peer];
+    if (kind === 'gone' || !kind) return { kind: 'failed', reason: 'connect ECONNREFUSED' };
+    const bytes = Buffer.from(data.subarray(start, Math.min(end, SIZE)));
+    if (kind === 'bad') bytes[0] = bytes[0]! ^ 1;
+    return { kind: 'bytes', data: bytes, total: SIZE };
+  };
+}
+
+describe('fetchFromPeers', () => {
+  let dir: string;
+  let pieces: PieceHashes;
+  const warnings: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) });
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'peers-'));
+    warnings.length = 0;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'source'), data);
+    pieces = await hashPieces(join(dir, 'source'), SIZE);
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const base = (fetchRange: FetchRange, peerList: string[]) => ({
+    name: 'x',
+    destPath: join(dir, 'dest'),
+    hashAlgorithm: 'sha1' as const,
+    peers: peerList,
+    fetchRange,
+    stallTimeoutMs: 10_000,
+    logger,
+  });
+
+  it('checks each piece against the known piece hashes and drops the peer that sent a bad one', async () => {
+    const got = await fetchFromPeers({ ...base(peers({ a: 'bad', b: 'good' }), ['a', 'b']), pieces, refresh: async () => ({ peers: [] }) });
+    expect(got).toMatchObject({ ok: true, bytes: SIZE, hashHex: sha1 });
+    expect(createHash('sha1').update(await readFile(join(dir, 'dest'))).digest('hex')).toBe(sha1);
+    expect(warnings.filter((w) => w.msg === 'peer dropped for this part').map((w) => w.peer)).toEqual(['a']);
+  });
+
+  it('without piece hashes yet: checks the kept pieces once they arrive and writes the bad ones over', async () => {
+    const got = await fetchFromPeers({ ...base(peers({ a: 'bad', b: 'good' }), ['a', 'b']), refresh: async () => ({ peers: [], pieces }) });
+    expect(got).toMatchObject({ ok: true, hashHex: sha1 });
+    expect(createHash('sha1').update(await readFile(join(dir, 'dest'))).digest('hex')).toBe(sha1);
+    expect(warnings.some((w) => w.peer === 'a' && /does not match its hash/.test(String(w.reason)))).toBe(true);
+  });
+
+  it('gives up when every peer is unreachable, so the caller can ask the origin', async () => {
+    const got = await fetchFromPeers({ ...base(peers({ a: 'gone', b: 'gone' }), ['a', 'b']), refresh: async () => ({ peers: ['a', 'b'] }) });
+    expect(got).toEqual({ ok: false, reason: 'no peer left to ask' });
+  });
+
+  it('the piece hashes of a file: one SHA-256 per piece, the last one short', async () => {
+    expect(pieces.sha256).toHaveLength(6);
+    expect(pieces.sha256[5]).toBe(createHash('sha256').update(data.subarray(5 * PIECE_BYTES)).digest('hex'));
+  });
+});
