@@ -183,10 +183,11 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
       const progress = (detail: string): void => this.request.onProgress?.(`${kind} ${name}: ${detail}`);
       const found = await findImageByName(ec2, name);
       if (found?.ImageId && found.State !== 'failed') {
+        // Tagged first: a run of another GUID that made it and fails finally then keeps it.
+        await this.tagPart(found.ImageId, part, idKeyOf(part.type), found);
         // Pending: left by a crashed attempt, or being made by a run of another GUID sharing this
         // part; waited for, never undone by this attempt (it did not make it).
         if (found.State !== 'available') await this.waitAvailable(found.ImageId, progress);
-        await this.tagPart(found.ImageId, part, idKeyOf(part.type), found);
         return found.ImageId;
       }
       if (found?.ImageId) await this.removeImage(found.ImageId, name);
