@@ -196,7 +196,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     running ??= Promise.all([siteWorker.run(), hostWorker.run()])
       .finally(() => {
         stopSeedingHold();
-        torrents.release();
+        return torrents.release();
       })
       .finally(() => peering.close())
       .then(async () => {
