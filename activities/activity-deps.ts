@@ -1,7 +1,6 @@
 /** What the activities of one site's worker are built from. The worker constructs these. */
 import type { WorkflowClient } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { PartProgressUpdate } from '../common/register-contract.js';
 import type { HostCache } from './cache/host-cache.js';
 import type { RawImageOf } from './images/raw-image-of.js';
 import type { SiteBackend } from './sites/site-backend.js';
@@ -16,8 +15,6 @@ export interface ActivityDeps {
   tmpDir: string;
   /** This worker's per-host task queue. */
   hostQueue: string;
-  /** Tell a running workflow how far a transfer got (a signal; best effort). */
-  reportProgress: (workflowId: string, update: PartProgressUpdate) => Promise<void>;
   /** See `RegisterRequest.rawImageOf`; the activity lends it its heartbeat and cancellation. */
   rawImageOf: RawImageOf;
   logger: Logger;

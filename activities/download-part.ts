@@ -3,9 +3,11 @@
  * once; otherwise the transport writes it to the partial file, hashing as it goes, and it is moved
  * into the cache only if the hash matches. A mismatch leaves nothing behind and is not retried.
  *
- * The activity heartbeats its progress (bytes on disk, and the transport's resume token) every
- * second; a retry after a crash, a timeout or a broken connection hands the last heartbeat and the
- * partial file to the transport, which continues where the file ends.
+ * The activity heartbeats its progress (the part's type, bytes on disk, rate and the transport's
+ * resume token) every second; `status` reads it from the run's pending activities, so progress
+ * costs no history event however long the download runs (no signal to the workflow). A retry after
+ * a crash, a timeout or a broken connection hands the last heartbeat and the partial file to the
+ * transport, which continues where the file ends.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
@@ -21,8 +23,6 @@ import type { TransferProgress } from './transports/transport.js';
 import { TransferRate } from './transfer-rate.js';
 import { downloadHeartbeatOf, type DownloadHeartbeat } from '../common/download-heartbeat.js';
 
-/** Progress goes to the workflow at most this often (each report is a history event). */
-const REPORT_EVERY_MS = 2000;
 /** Heartbeats go out this often, from a timer: a stalled transfer still heartbeats until its idle timeout. */
 const HEARTBEAT_EVERY_MS = 1000;
 
@@ -37,7 +37,7 @@ interface SharedTransfer {
   stoppedByShutdown?: boolean;
 }
 
-export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'reportProgress' | 'logger' | 'retryForMs'>) {
+export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports' | 'logger' | 'retryForMs'>) {
   const inFlight = new Map<string, SharedTransfer>();
 
   return async function downloadPart({ guid, part, fleet }: { guid: string; part: ImagePart; fleet?: FleetRef }): Promise<CachedPart> {
@@ -64,8 +64,6 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     const transfer = shared;
     transfer.waiting++;
 
-    const workflowId = ctx.info.workflowExecution?.workflowId;
-    let lastReport = 0;
     const rate = new TransferRate();
     // When bytes last arrived (this attempt or an earlier one): retries are bounded from there.
     const earlier = ctx.info.heartbeatDetails as { progressAtMs?: unknown; bytesDone?: unknown } | undefined;
@@ -89,19 +87,13 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
             } satisfies DownloadHeartbeat & { progressAtMs?: number })
           : undefined,
       );
-      const now = Date.now();
-      if (p && workflowId && now - lastReport >= REPORT_EVERY_MS) {
-        lastReport = now;
-        const update = { type: part.type, bytesDone: p.bytesDone, ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}) };
-        void deps.reportProgress(workflowId, update).catch(() => undefined);
-      }
     };
     const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
     const onCancel = (): void => {
       if (--transfer.waiting > 0) return;
       if (ctx.cancellationDetails?.workerShutdown) {
         transfer.stoppedByShutdown = true;
-        ctx.heartbeat(transfer.latest); // the last progress, for the next worker to resume from
+        ctx.heartbeat(transfer.latest && { type: part.type, ...transfer.latest }); // the last progress, for the next worker to resume from
       }
       transfer.abort.abort(ctx.cancellationSignal.reason);
     };

@@ -4,16 +4,17 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import { ErrorType } from '../common/errors.js';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import type { CachedPart, ImageIds } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { heartbeatWhile } from './heartbeat-while.js';
+import { finalAfterRetryFor } from './retry-for.js';
 import { countRegistration } from './metrics/image-proxy-metrics.js';
 import { NoCacheSpaceError } from './cache/no-cache-space-error.js';
 import { NoRawImageError } from './images/raw-image-of.js';
 import { noCacheSpaceFailure } from './no-cache-space-failure.js';
 
-export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cache' | 'logger' | 'rawImageOf'>) {
+export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cache' | 'logger' | 'rawImageOf' | 'retryForMs'>) {
   return async function registerParts({ guid, url, parts }: { guid: string; url: string; parts: CachedPart[] }): Promise<ImageIds> {
     const ctx = Context.current();
     for (const part of parts) deps.cache.touch(part.hash); // a registration reusing a file is a use
@@ -36,6 +37,7 @@ export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cache' |
               }),
           onProgress: beat,
           signal: ctx.cancellationSignal,
+          isFinal: (failure) => isFinalFailure(failure, deps.retryForMs),
         }),
       );
     } catch (err) {
@@ -57,4 +59,17 @@ export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cache' |
     deps.logger.info({ guid, site: deps.backend.site, ids }, 'registered');
     return ids;
   };
+}
+
+/**
+ * Whether no attempt of this activity follows `failure`, so the backend may undo what it made.
+ * Cancelled: final only when the run asked (it is ending); a worker shutdown or a heartbeat
+ * time-out is followed by a retry that resumes from what this attempt left.
+ */
+function isFinalFailure(failure: unknown, retryForMs: number): boolean {
+  const ctx = Context.current();
+  if (ctx.cancellationSignal.aborted) return ctx.cancellationDetails?.cancelRequested === true;
+  const decided = finalAfterRetryFor(failure, retryForMs);
+  if (!(decided instanceof ApplicationFailure)) return false;
+  return decided.nonRetryable === true || (decided.type !== undefined && decided.type !== null && (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(decided.type));
 }

@@ -1,8 +1,8 @@
 /**
- * The contract of the `registerImage` workflow: input, result, progress, query, signal and
+ * The contract of the `registerImage` workflow: input, result, progress, query and
  * search attributes. Clients, workers and the workflow import it from here. Workflow-safe.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { FleetRef } from './fleet-contract.js';
 import type { ImageIds, PartType } from './image-types.js';
@@ -48,6 +48,12 @@ export interface PartProgress {
   bytesTotal?: number;
 }
 
+/**
+ * What the `progress` query answers. The workflow knows a part's bytes once it is downloaded;
+ * bytes in flight come from the download activities' heartbeats, which `getStatus` merges in
+ * (client/live-progress.ts): a progress signal would add history events for as long as a
+ * download runs.
+ */
 export interface RegisterProgress {
   stage: Stage;
   parts: PartProgress[];
@@ -55,15 +61,7 @@ export interface RegisterProgress {
   error?: string;
 }
 
-/** Progress report sent by a transfer activity to its workflow. */
-export interface PartProgressUpdate {
-  type: PartType;
-  bytesDone: number;
-  bytesTotal?: number;
-}
-
 export const progressQuery = defineQuery<RegisterProgress>('progress');
-export const partProgressSignal = defineSignal<[PartProgressUpdate]>('partProgress');
 
 /** Search attributes (all Keyword) that the Temporal UI and `imageproxy list` filter on. */
 export const ImageGuidKey = defineSearchAttributeKey('ImageGuid', SearchAttributeType.KEYWORD);

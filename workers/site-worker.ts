@@ -19,7 +19,6 @@ import { acquireSharedTorrentClient } from '../activities/transports/bittorrent/
 import { startFleetPeering } from '../activities/transports/peer/fleet-peering.js';
 import { DISTRIBUTE_WORKFLOW_ID_PREFIX, hostTaskQueue, siteTaskQueue } from '../common/naming.js';
 import type { ContentHash } from '../common/image-types.js';
-import { partProgressSignal } from '../common/register-contract.js';
 import type { Config } from '../config/config-schema.js';
 import { ensureCleanUpSchedule } from './clean-up-schedule.js';
 import { createSiteBackend } from './site-backends.js';
@@ -173,7 +172,6 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     tmpDir,
     hostQueue,
     rawImageOf: makeRawImageOf({ cache, logger: logger.child({ site }) }),
-    reportProgress: (workflowId, update) => client.workflow.getHandle(workflowId).signal(partProgressSignal, update),
     logger: logger.child({ site }),
     temporal: client.workflow,
     retryForMs: config.retryFor,

@@ -28,7 +28,6 @@ import {
   ImageGuidKey,
   ImageSiteKey,
   ImageStageKey,
-  partProgressSignal,
   progressQuery,
   type RegisterImageInput,
   type RegisterMode,
@@ -78,13 +77,6 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
     showDetails();
   };
   setHandler(progressQuery, () => state);
-  setHandler(partProgressSignal, (update) => {
-    const part = state.parts.find((p) => p.type === update.type);
-    if (part && update.bytesDone >= part.bytesDone) {
-      part.bytesDone = update.bytesDone;
-      if (update.bytesTotal !== undefined) part.bytesTotal = update.bytesTotal;
-    }
-  });
   upsertSearchAttributes([
     { key: ImageGuidKey, value: guid },
     { key: ImageSiteKey, value: site },
@@ -157,14 +149,13 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
       parts.map((part) => async () => {
         const got = await onHost.downloadPart.executeWithOptions({ summary: downloadSummary(part) }, [{ guid, part, ...(input.fleet ? { fleet: input.fleet } : {}) }]);
         partStates = partStates.map((p) => (p.type === got.type ? { ...p, size: got.size } : p));
+        // Bytes in flight are in the activity's heartbeats (client: status); a finished part is known here.
+        const known = state.parts.find((p) => p.type === got.type);
+        if (known) known.bytesDone = known.bytesTotal = got.size;
         showDetails();
         return got;
       }),
     );
-    for (const c of cached) {
-      const p = state.parts.find((x) => x.type === c.type);
-      if (p) p.bytesDone = p.bytesTotal = c.size;
-    }
     const sizes = Object.fromEntries(cached.map((c) => [c.type, c.size]));
     upsertMemo({ sizes });
     if (mode === 'prefetch') return { ids: {}, sizes };

@@ -19,6 +19,12 @@ export interface RegisterRequest {
   /** Called now and then during long work, so the activity can heartbeat. */
   onProgress?: (detail: string) => void;
   signal?: AbortSignal;
+  /**
+   * Whether no attempt follows this failure (non-retryable, retryFor spent, the run cancelled).
+   * A backend undoes what it made only on a final failure: a retry resumes from what is there.
+   * Absent: only a non-retryable failure is final.
+   */
+  isFinal?: (failure: unknown) => boolean;
 }
 
 /** An image ImageProxy registered at a site, as the clean-up sees it. */
@@ -42,7 +48,8 @@ export interface SiteBackend {
   lookup(guid: string): Promise<ImageIds | undefined>;
   /**
    * Register the parts and answer their ids. Idempotent: registering what the site already has
-   * answers the existing ids. On failure nothing of this image is left at the site.
+   * answers the existing ids. On a final failure (`isFinal`) nothing this attempt made is left at
+   * the site; a failure that is retried may leave what the retry will reuse.
    */
   register(request: RegisterRequest): Promise<ImageIds>;
   /** Remove the image of `guid` from the site; nothing to remove is not an error. */

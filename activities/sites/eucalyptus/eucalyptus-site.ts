@@ -96,16 +96,22 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
     try {
       return await attempt.run();
     } catch (err) {
+      const failure = classify(err);
+      // A retry (or the next worker, after a shutdown) resumes from what this attempt uploaded:
+      // only a failure no attempt follows takes it away.
+      const final = request.isFinal ? request.isFinal(failure) : failure instanceof ApplicationFailure && failure.nonRetryable;
+      if (!final) throw failure;
       const cleanupError = await attempt.undo().then(() => undefined, (e: unknown) => e);
-      throw classify(err, cleanupError);
+      throw withCleanupOutcome(failure, cleanupError);
     } finally {
       await attempt.dispose();
     }
   }
 
-  /** One call of `register`: what it made, so a failure can take exactly that away again. */
+  /** One call of `register`: what it made, so a final failure can take exactly that away again. */
   class RegistrationAttempt {
-    private readonly createdImages = new Set<string>();
+    /** Images this attempt registered (not ones it found, even pending): id → name. */
+    private readonly createdImages = new Map<string, string>();
     private readonly uploadedBundles = new Set<string>();
     private workDir?: string;
 
@@ -177,13 +183,11 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
       const progress = (detail: string): void => this.request.onProgress?.(`${kind} ${name}: ${detail}`);
       const found = await findImageByName(ec2, name);
       if (found?.ImageId && found.State !== 'failed') {
-        if (found.State !== 'available') {
-          // Left pending by a crashed attempt: ours to finish, or to undo with its bundle.
-          this.createdImages.add(found.ImageId);
-          this.uploadedBundles.add(name);
-          await this.waitAvailable(found.ImageId, progress);
-        }
+        // Tagged first: a run of another GUID that made it and fails finally then keeps it.
         await this.tagPart(found.ImageId, part, idKeyOf(part.type), found);
+        // Pending: left by a crashed attempt, or being made by a run of another GUID sharing this
+        // part; waited for, never undone by this attempt (it did not make it).
+        if (found.State !== 'available') await this.waitAvailable(found.ImageId, progress);
         return found.ImageId;
       }
       if (found?.ImageId) await this.removeImage(found.ImageId, name);
@@ -202,7 +206,6 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
           ...(kind === 'machine' ? { virtualizationType: deps.kernelId ? 'paravirtual' : 'hvm' } : {}),
         });
       } catch (err) {
-        this.uploadedBundles.add(name);
         if (kind !== 'machine' && isNotAuthorized(err)) {
           throw ApplicationFailure.create({
             type: ErrorType.SiteRejected,
@@ -215,7 +218,7 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
         }
         throw err;
       }
-      this.createdImages.add(imageId);
+      this.createdImages.set(imageId, name);
       this.uploadedBundles.add(name);
       await this.tagPart(imageId, part, idKeyOf(part.type));
       await this.waitAvailable(imageId, progress);
@@ -302,11 +305,27 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
       await deleteBundle(s3, settings.bucket, name);
     }
 
-    /** Take away every image and bundle this attempt made. */
+    /**
+     * Take away every image and bundle this attempt made, except an image (a shared kernel or
+     * ramdisk) that another GUID's request has tagged since: that one keeps it and its bundle.
+     */
     async undo(): Promise<void> {
       const errors: unknown[] = [];
-      for (const id of this.createdImages) await deregisterImage(ec2, id).catch((e: unknown) => errors.push(e));
-      for (const name of this.uploadedBundles) await deleteBundle(s3, settings.bucket, name).catch((e: unknown) => errors.push(e));
+      const ours = guidTagKey(this.request.guid);
+      const kept = new Set<string>();
+      const images = this.createdImages.size > 0 ? await describeImages(ec2, [...this.createdImages.keys()]) : [];
+      for (const [id, name] of this.createdImages) {
+        const image = images.find((i) => i.ImageId === id);
+        if (image?.Tags?.some((t) => t.Key?.startsWith(GUID_TAG_PREFIX) && t.Key !== ours)) {
+          kept.add(name);
+          await untagImage(ec2, id, [ours]).catch((e: unknown) => errors.push(e));
+          continue;
+        }
+        await deregisterImage(ec2, id).catch((e: unknown) => errors.push(e));
+      }
+      for (const name of this.uploadedBundles) {
+        if (!kept.has(name)) await deleteBundle(s3, settings.bucket, name).catch((e: unknown) => errors.push(e));
+      }
       if (errors.length > 0) throw errors[0];
     }
 
@@ -335,26 +354,29 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
   }
 
   /** A failure as the workflow should see it: typed, with the site's name, never a credential. */
-  function classify(err: unknown, cleanupError: unknown): unknown {
-    const cleanup = cleanupError ? `; removing what was made failed too (${errorName(cleanupError)}), run deregister later` : '';
-    if (err instanceof ApplicationFailure) {
-      if (!cleanup) return err;
-      return ApplicationFailure.create({ type: err.type ?? ErrorType.SiteUnavailable, nonRetryable: err.nonRetryable ?? false, message: err.message + cleanup });
-    }
+  function classify(err: unknown): unknown {
+    if (err instanceof ApplicationFailure) return err;
     if (err instanceof ImageNotAvailableError) {
       const timeout = err.state === 'timeout';
       return ApplicationFailure.create({
         type: timeout ? ErrorType.SiteUnavailable : ErrorType.SiteRejected,
         nonRetryable: !timeout,
-        message: `site ${site}: ${err.message}${timeout ? ` (registration timeout ${settings.registrationTimeoutMs / 1000} s)` : ''}; the image and its bundle were removed${cleanup}`,
+        message: `site ${site}: ${err.message}${timeout ? ` (registration timeout ${settings.registrationTimeoutMs / 1000} s)` : ''}`,
       });
     }
     if ((err as Error)?.name === 'AbortError') return err;
     return ApplicationFailure.create({
       type: ErrorType.SiteUnavailable,
       nonRetryable: false,
-      message: `site ${site}: ${errorName(err)}: ${(err as Error)?.message ?? String(err)}${cleanup}`,
+      message: `site ${site}: ${errorName(err)}: ${(err as Error)?.message ?? String(err)}`,
     });
+  }
+
+  /** A final failure, saying so when what this attempt made could not all be removed. */
+  function withCleanupOutcome(failure: unknown, cleanupError: unknown): unknown {
+    if (!cleanupError || !(failure instanceof ApplicationFailure)) return failure;
+    const outcome = `; removing what was made failed too (${errorName(cleanupError)}), run deregister later`;
+    return ApplicationFailure.create({ type: failure.type ?? ErrorType.SiteUnavailable, nonRetryable: failure.nonRetryable ?? false, message: failure.message + outcome });
   }
 
   return { type: EUCALYPTUS_SITE_TYPE, site, lookup, register, deregister, close, ...eucalyptusCleanUp(ec2) };

@@ -71,17 +71,25 @@ export async function uploadPart(s3: S3Client, bucket: string, part: BundledPart
   } catch (err) {
     if (!(err instanceof S3ServiceException) || err.$metadata.httpStatusCode !== 404) throw err;
   }
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: part.filename,
-      Body: createReadStream(part.path),
-      ContentLength: part.size,
-      ContentMD5: Buffer.from(part.md5, 'hex').toString('base64'),
-      ACL: BUNDLE_ACL,
-    }),
-    { abortSignal: signal },
-  );
+  // A request that fails before reading its body (aborted, refused before sending) must not leave
+  // the stream opening a part file the caller deletes next: its error would be uncaught.
+  const body = createReadStream(part.path);
+  body.on('error', () => undefined); // a read error fails the request itself
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: part.filename,
+        Body: body,
+        ContentLength: part.size,
+        ContentMD5: Buffer.from(part.md5, 'hex').toString('base64'),
+        ACL: BUNDLE_ACL,
+      }),
+      { abortSignal: signal },
+    );
+  } finally {
+    body.destroy();
+  }
   return true;
 }
 
