@@ -140,7 +140,7 @@ describe('a worker killed mid-download', () => {
 
   it('SIGTERM in the middle of a transfer: the worker stops within its grace time, keeps what it fetched, and the next worker resumes', async () => {
     const site = uniqueName('term');
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ sites: { [site]: { type: 'local' } } }));
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ sites: { [site]: { type: 'local' } }, http: LOOPBACK_HTTP }));
     const size = 8 << 20;
     const image = await publishSampleImage(origin, { sizes: { FILESYSTEM: size, KERNEL: 64 << 10 } });
     const fs = image.parts.find((p) => p.type === 'FILESYSTEM')!;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { findTemporalCli, freePort } from '../../workers/temporal-cli.js';
 import { CLI, runProcess, startProcess, type Running } from '../support/child-process.js';
 import { HttpOrigin } from '../support/http-origin.js';
-import { newTestDir, uniqueName } from '../support/image-proxy-world.js';
+import { newTestDir, uniqueName, LOOPBACK_HTTP } from '../support/image-proxy-world.js';
 import { publishSampleImage, type PublishedImage } from '../support/sample-images.js';
 import { makeTestPki, startTlsProxy, type TestPki, type TlsProxy } from '../support/tls-proxy.js';
 
@@ -36,7 +36,7 @@ describe('a cluster behind TLS (nginx, mTLS and API key)', () => {
     origin = await new HttpOrigin().start();
     image = await publishSampleImage(origin, { sizes: { FILESYSTEM: 128 << 10 } });
     const config = join(dataDir, 'config.json');
-    await writeFile(config, JSON.stringify({ sites: { [site]: { type: 'local' } } }));
+    await writeFile(config, JSON.stringify({ sites: { [site]: { type: 'local' } }, http: LOOPBACK_HTTP }));
     // Nothing about Temporal inherited from the test's own environment.
     base = {
       IMAGEPROXY_DATA_DIR: dataDir, IMAGEPROXY_CONFIG: config, IMAGEPROXY_DEPLOYMENT_NAME: deploymentName, IMAGEPROXY_BUILD_ID: buildId,

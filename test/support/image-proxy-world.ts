@@ -87,9 +87,18 @@ export async function startWorld(opts: {
   ]));
   installTemporalLogging(logger);
   const client = await ImageProxyClient.connect({ address, namespace: 'default' });
-  // One connection for the world's workers, as in a worker process.
-  const connection = await NativeConnection.connect({ address });
-  const workerClient = new Client({ connection, namespace: 'default' });
+  // One connection per host, as in a worker process: the sites of a host share it; two hosts of
+  // one site (two processes in production) each have their own, as Temporal wants for one queue.
+  const hosts = new Map<string, { connection: NativeConnection; client: Client }>();
+  const hostConnection = async (key: string): Promise<{ connection: NativeConnection; client: Client }> => {
+    let host = hosts.get(key);
+    if (!host) {
+      const connection = await NativeConnection.connect({ address });
+      host = { connection, client: new Client({ connection, namespace: 'default' }) };
+      hosts.set(key, host);
+    }
+    return host;
+  };
   const workers: SiteWorker[] = [];
   const running: Promise<void>[] = [];
 
@@ -101,14 +110,16 @@ export async function startWorld(opts: {
     workers,
     logText: () => logLines.join(''),
     async startWorker(site, o = {}) {
+      const hostId = o.hostId ?? 'test-host';
+      const host = await hostConnection(`${hostId}\n${o.dataDir ?? dataDir}`);
       const worker = await createSiteWorker({
         site,
         config,
         configDir: dataDir,
         dataDir: o.dataDir ?? dataDir,
-        hostId: o.hostId ?? 'test-host',
-        connection,
-        client: workerClient,
+        hostId,
+        connection: host.connection,
+        client: host.client,
         namespace: 'default',
         logger,
         workflowBundle,
@@ -121,7 +132,7 @@ export async function startWorld(opts: {
       await Promise.all(workers.map((w) => w.shutdown()));
       await Promise.allSettled(running);
       await client.close();
-      await connection.close();
+      for (const host of hosts.values()) await host.connection.close();
       if (!process.env.KEEP_TEST_DIRS) await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTemporalCli, freePort, startDevServer, type DevServer } from '../../workers/temporal-cli.js';
 import { CLI, runProcess, startProcess, type Running } from '../support/child-process.js';
 import { HttpOrigin } from '../support/http-origin.js';
-import { newTestDir, uniqueName } from '../support/image-proxy-world.js';
+import { newTestDir, uniqueName, LOOPBACK_HTTP } from '../support/image-proxy-world.js';
 import { publishSampleImage } from '../support/sample-images.js';
 
 describe('imageproxy worker on a namespace of its own', () => {
@@ -29,7 +29,7 @@ describe('imageproxy worker on a namespace of its own', () => {
     origin = await new HttpOrigin().start();
     dataDir = await newTestDir('prod-worker');
     const config = join(dataDir, 'config.json');
-    await writeFile(config, JSON.stringify({ sites: { [siteA]: { type: 'local' }, [siteB]: { type: 'local' } }, defaultSite: siteA }));
+    await writeFile(config, JSON.stringify({ sites: { [siteA]: { type: 'local' }, [siteB]: { type: 'local' } }, defaultSite: siteA, http: LOOPBACK_HTTP }));
     env = { IMAGEPROXY_LOG_LEVEL: 'info', TEMPORAL_ADDRESS: server.address, IMAGEPROXY_DATA_DIR: dataDir, IMAGEPROXY_CONFIG: config, IMAGEPROXY_BUILD_ID: buildId };
   });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startGlanceServer, type GlanceServer } from '../../../support/glance-server.js';
 import { HttpOrigin } from '../../../support/http-origin.js';
-import { newTestDir, startWorld, uniqueName, type World } from '../../../support/image-proxy-world.js';
+import { newTestDir, startWorld, uniqueName, type World, LOOPBACK_HTTP } from '../../../support/image-proxy-world.js';
 import { startRecordingProxy, type RecordingProxy } from '../../../support/recording-proxy.js';
 import { publishSampleImage } from '../../../support/sample-images.js';
 import { glanceReader } from './glance-fixture.js';
@@ -33,7 +33,7 @@ describe('glance upload after a worker crash', () => {
     const sites = { [site]: { type: 'glance', noAuth: true, imageUrl: proxy.url, pollIntervalSeconds: 0.2, registrationTimeoutSeconds: 120 } };
     world = await startWorld({ sites, startWorkers: false });
     configPath = join(dir, 'config.json');
-    await writeFile(configPath, JSON.stringify({ sites }));
+    await writeFile(configPath, JSON.stringify({ sites, http: LOOPBACK_HTTP }));
   });
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
