@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'imageproxy-capture-'));
   const originDir = join(work, 'origin');
   await mkdir(originDir, { recursive: true });
-  const config = ConfigSchema.parse({ sites: { [SITE_A]: { type: 'local' }, [SITE_B]: { type: 'local' } }, defaultSite: SITE_A });
+  const config = ConfigSchema.parse({ sites: { [SITE_A]: { type: 'local' }, [SITE_B]: { type: 'local' } }, defaultSite: SITE_A, http: { allowedNetworks: ['127.0.0.0/8', '::1/128'] } });
   const env = await startDevEnvironment({
     config,
     configDir: work,
