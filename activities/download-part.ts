@@ -153,7 +153,8 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
       space.done();
     }
     // Bytes this attempt received (a resumed one skips what the partial file had).
-    countFetched(transport.name, 'origin', got.bytes - (got.bytesResumed ?? 0));
+    const via = got.via ?? { transport: transport.name, source: 'origin' };
+    countFetched(via.transport, via.source, got.bytes - (got.bytesResumed ?? 0));
     if (got.bytesResumed) {
       deps.logger.info({ guid, type: part.type, resumedAt: got.bytesResumed, heartbeated: lastProgress?.bytesDone }, 'resumed');
     }

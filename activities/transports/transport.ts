@@ -57,6 +57,8 @@ export interface FetchResult {
   hashHex: string;
   /** Bytes of this result taken from an earlier attempt's partial file rather than the network. */
   bytesResumed?: number;
+  /** Where the bytes came from, when a transport wraps others (the fleet's peer transport); absent: this transport, from the origin. */
+  via?: { transport: string; source: 'origin' | 'peer' };
 }
 
 export interface Transport {

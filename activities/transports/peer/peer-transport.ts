@@ -48,7 +48,7 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
   async function fetchToFile(request: FetchRequest): Promise<FetchResult> {
     const inner = originFor(request.url);
     const { fleet, expected } = request;
-    if (!fleet || !expected) return inner.fetchToFile(request);
+    if (!fleet || !expected) return { ...(await inner.fetchToFile(request)), via: { transport: inner.name, source: 'origin' } };
     const name = options.nameOf(expected);
     const log = logger.child({ part: name, distribution: fleet.workflowId });
     const report = (pieces?: PieceHashes): Promise<void> =>
@@ -100,7 +100,7 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
           log.info({ bytes: got.bytes }, 'part fetched from peers');
           complete(got.bytes);
           await report(got.pieces);
-          return { bytes: got.bytes, hashHex: got.hashHex };
+          return { bytes: got.bytes, hashHex: got.hashHex, via: { transport: 'peer', source: 'peer' } };
         }
         const reason = got.ok ? `the ${got.bytes} bytes from peers do not match the part's ${expected.algorithm}` : got.reason;
         log.warn({ reason }, 'falling back to the origin');
@@ -112,7 +112,7 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
         complete(got.bytes);
         await report(await hashPieces(request.destPath, got.bytes));
       }
-      return got;
+      return { ...got, via: { transport: inner.name, source: 'origin' } };
     } catch (err) {
       growingParts.delete(name, request.destPath);
       throw err;
