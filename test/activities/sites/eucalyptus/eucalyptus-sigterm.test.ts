@@ -145,6 +145,8 @@ describe('SIGTERM of a worker registering to a eucalyptus site', () => {
     const size = 24 * MiB;
     const image = await publishSampleImage(origin, { sizes: { FILESYSTEM: size } });
     const fs = image.parts[0]!;
+    await moto.reset();
+    const start = proxy.requests.length;
     origin.injectFaults(fs.urlPath, { kind: 'slow', bytesPerSecond: 2 * MiB }); // the first request only
 
     const first = await startWorkerProcess(site, hostDir, ['--shutdown-grace', '1s']);
@@ -158,7 +160,7 @@ describe('SIGTERM of a worker registering to a eucalyptus site', () => {
     const kept = await sizeOf();
     expect(kept).toBeGreaterThanOrEqual(4 * MiB);
     expect(kept).toBeLessThan(size);
-    expect(putKeys()).toEqual([]); // nothing reached S3 yet
+    expect(putKeys(start)).toEqual([]); // nothing reached S3 yet
 
     await startWorkerProcess(site, hostDir);
     const result = await handle.result();
@@ -167,7 +169,7 @@ describe('SIGTERM of a worker registering to a eucalyptus site', () => {
     expect(requests.at(-1)).toMatchObject({ status: 206 });
     expect(Number(/^bytes=(\d+)-$/.exec(requests.at(-1)!.range ?? '')?.[1])).toBeGreaterThanOrEqual(4 * MiB);
     expect(origin.bytesSentOf(fs.urlPath)).toBeLessThan(1.3 * size);
-    const keys = putKeys();
+    const keys = putKeys(start);
     expect(new Set(keys).size).toBe(keys.length); // each part and the manifest went up once
     expect(await imagesTaggedWith(image.guid)).toEqual([result.ids.FILESYSTEM]);
   }, 240_000);
@@ -179,17 +181,19 @@ describe('SIGTERM of a worker registering to a eucalyptus site', () => {
     const size = 40 * MiB; // pseudo-random: about 4 bundle parts of 10 MiB
     const image = await publishSampleImage(origin, { sizes: { FILESYSTEM: size } });
     const fs = image.parts[0]!;
+    await moto.reset(); // this case's bucket holds only this case's objects
+    const start = proxy.requests.length;
 
     const first = await startWorkerProcess(site, hostDir, ['--shutdown-grace', '1s']);
     const handle = await client.start({ url: image.url, guid: image.guid, site });
     // With one part in flight, the PUT of part 1 starts only once part 0 is in S3.
     await expect
-      .poll(() => putKeys().filter((k) => k.includes('.part.')).length, { timeout: 120_000, interval: 50 })
+      .poll(() => putKeys(start).filter((k) => k.includes('.part.')).length, { timeout: 120_000, interval: 50 })
       .toBeGreaterThanOrEqual(2);
     first.kill('SIGTERM');
     const exit = await exitOf(first);
     expect(exit.code, exit.log).toBe(0); // a clean stop, not a crash
-    const firstPuts = putKeys();
+    const firstPuts = putKeys(start);
     const seenBySecond = proxy.requests.length;
     const held = await objectsInBucket();
     expect(held.some((k) => k.endsWith('.part.00'))).toBe(true); // not cleaned up because of the shutdown
