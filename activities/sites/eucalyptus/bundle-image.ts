@@ -87,6 +87,9 @@ export async function bundleImage(options: BundleImageOptions): Promise<BundleRe
     if (err) pack.destroy(err);
     else pack.finalize();
   });
+  // An aborted bundle (a worker shutdown) destroys the entry with the pack; its error reaches the
+  // callback above and the pipeline, and must not crash the process as an unhandled 'error' event.
+  entry.on('error', () => undefined);
   source.on('error', (err) => pack.destroy(err));
   source.pipe(entry as unknown as NodeJS.WritableStream);
 
