@@ -10,6 +10,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { HostCache } from '../../cache/host-cache.js';
+import { countServedToPeers } from '../../metrics/image-proxy-metrics.js';
 import { growingParts } from './growing-parts.js';
 import { hashOfName, parseRange, PART_PATH_PREFIX } from './peer-wire.js';
 
@@ -121,6 +122,8 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
     await new Promise<void>((resolve, reject) => {
       const stream = file.createReadStream({ start: range[0], end, autoClose: false, highWaterMark: 1 << 18 });
       stream.on('error', reject);
+      // What actually went out to the peer (a peer may hang up part-way).
+      stream.on('data', (chunk: Buffer | string) => countServedToPeers('peer', chunk.length));
       res.on('close', () => {
         stream.destroy();
         resolve();
