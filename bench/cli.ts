@@ -64,9 +64,12 @@ function row(s: { name: string; samples: Sample[] }, base?: { samples: Sample[] 
 const dir = await mkdtemp(join(tmpdir(), 'imageproxy-bench-cli-'));
 const [port, uiPort] = [await freePort(), await freePort()];
 const address = `127.0.0.1:${port}`;
-const env = { IMAGEPROXY_DATA_DIR: join(dir, 'data'), TEMPORAL_ADDRESS: address };
+// The sample's origin is on loopback, which the outbound policy refuses unless the config allows it.
+const config = join(dir, 'config.json');
+await writeFile(config, JSON.stringify({ sites: { local: { type: 'local' } }, http: { allowedNetworks: ['127.0.0.0/8'] } }));
+const env = { IMAGEPROXY_DATA_DIR: join(dir, 'data'), IMAGEPROXY_CONFIG: config, TEMPORAL_ADDRESS: address };
 const dev = spawn('node', [cli, 'dev', '--port', String(port), '--ui-port', String(uiPort), '--no-http', '--log-format', 'json'], {
-  env: { ...process.env, IMAGEPROXY_DATA_DIR: env.IMAGEPROXY_DATA_DIR, TEMPORAL_ADDRESS: '', IMAGEPROXY_LOG_LEVEL: 'warn' },
+  env: { ...process.env, IMAGEPROXY_DATA_DIR: env.IMAGEPROXY_DATA_DIR, IMAGEPROXY_CONFIG: config, TEMPORAL_ADDRESS: '', IMAGEPROXY_LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const { server, baseUrl } = await serveDirectory(join(dir));
