@@ -63,14 +63,16 @@ export async function registerNetboot(
 
   const staging = await stage(node, s, sftp, req, files);
   return transaction(s, staging, async (undo) => {
-    const newDirs = await node.missingDirs(sftp, names.dir);
+    // Only the profile directory is this image's. Its parents (netboot/<osvers>/<osarch>) are
+    // xCAT's shared layout: two registrations at once cannot agree on who made them, so they stay.
+    const newDirs = (await node.exists(sftp, names.dir)) ? [] : [names.dir];
     const dirs = [...new Set([...(previous?.dirs ?? []), ...newDirs])];
     await node.ensureRecordsDir(s);
     await writeRecord(sftp, recordPath, record('pending', dirs));
     undo.push({ what: 'removing the record', run: () => removeFile(sftp, recordPath) });
     if (newDirs.length > 0) {
       await node.run(s, ['mkdir', '-p', '--', names.dir], `creating ${names.dir}`);
-      undo.push({ what: `removing ${newDirs.join(', ')}`, run: async () => void (await s.exec(['rmdir', '--', ...[...newDirs].reverse()])) });
+      undo.push({ what: `removing ${newDirs.join(', ')}`, run: async () => void (await s.exec(['rmdir', '--', ...newDirs])) });
     }
     for (const f of files) {
       const to = posix.join(names.dir, f.name);

@@ -16,6 +16,8 @@ import type { SiteBackendHarnessFactory } from '../site-backend-conformance.js';
 
 let seed = Math.floor(Math.random() * 1e6);
 
+const STANDING = ['.imageproxy/', '.imageproxy/images/', '.imageproxy/staging/', 'netboot/', 'netboot/rhels8.6/', 'netboot/rhels8.6/x86_64/'];
+
 async function cachedPart(type: PartType, path: string): Promise<CachedPart> {
   const data = await readFile(path);
   const hex = createHash('sha1').update(data).digest('hex');
@@ -38,9 +40,10 @@ const harness: SiteBackendHarnessFactory = {
         const root = await writeRootArchive(into, 'tar.gz', 1 << 20, s * 7 + 3);
         return [await cachedPart('KERNEL', kernel), await cachedPart('RAMDISK', initrd), await cachedPart('ZFILESYSTEM', root)];
       },
-      // The state directory's own folders stay; anything else under the install root, or any osimage, is a leftover.
+      // The state directory's own folders and xCAT's netboot layout (netboot/<osvers>/<osarch>/) stay;
+      // anything else under the install root, or any osimage, is a leftover.
       leftovers: async () => [
-        ...(await mn.filesUnderInstallRoot()).filter((f) => !['.imageproxy/', '.imageproxy/images/', '.imageproxy/staging/'].includes(f)).map((f) => `file ${f}`),
+        ...(await mn.filesUnderInstallRoot()).filter((f) => !STANDING.includes(f)).map((f) => `file ${f}`),
         ...(await mn.osimages()).map((o) => `osimage ${o}`),
       ],
       dispose: () => mn.stop(),
