@@ -1,0 +1,102 @@
+/**
+ * The dependencies ImageProxy patches for CPU (patches/, docs/transports.md "CPU per GiB"), run as
+ * they are installed: bittorrent-protocol's wire parses messages cut at any byte and matches
+ * answers to requests in any order; torrent-piece joins a piece's blocks byte for byte.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import Wire from 'bittorrent-protocol';
+import Piece from 'torrent-piece';
+import { describe, expect, it } from 'vitest';
+
+const INFO_HASH = '0123456789abcdef0123456789abcdef01234567';
+const BLOCK = 16 * 1024;
+
+/**
+ * A seeder wire and a leecher wire, the seeder's bytes reaching the leecher cut into chunks of the
+ * given sizes in turn (so messages straddle chunks, and chunks hold several messages).
+ */
+function connectedWires(chunkSizes: number[], data: Uint8Array, answer: 'in order' | 'reversed'): { leecher: Wire; seeder: Wire } {
+  const seeder = new Wire();
+  const leecher = new Wire();
+  leecher.pipe(seeder);
+  let pending = Buffer.alloc(0);
+  let turn = 0;
+  seeder.on('data', (chunk: Uint8Array) => {
+    pending = Buffer.concat([pending, chunk]);
+    // Hold back a tail that is shorter than the next cut, except that everything goes eventually.
+    setImmediate(() => {
+      while (pending.length > 0) {
+        const size = Math.min(chunkSizes[turn++ % chunkSizes.length]!, pending.length);
+        leecher.write(pending.subarray(0, size));
+        pending = pending.subarray(size);
+      }
+    });
+  });
+  const held: (() => void)[] = [];
+  seeder.on('request', (index, offset, length, respond) => {
+    const reply = (): void => respond(null, data.subarray(offset, offset + length));
+    if (answer === 'in order') reply();
+    else held.unshift(reply);
+    if (answer === 'reversed' && held.length === data.length / BLOCK) for (const r of held) r();
+  });
+  seeder.on('handshake', () => {
+    seeder.handshake(INFO_HASH, '2'.repeat(40));
+    seeder.unchoke();
+  });
+  return { leecher, seeder };
+}
+
+async function fetchAll(leecher: Wire, blocks: number): Promise<Buffer[]> {
+  await new Promise<void>((resolve) => {
+    leecher.on('unchoke', () => resolve());
+    leecher.handshake(INFO_HASH, '1'.repeat(40));
+  });
+  return Promise.all(
+    Array.from({ length: blocks }, (_, i) =>
+      new Promise<Buffer>((resolve, reject) =>
+        leecher.request(0, i * BLOCK, BLOCK, (err, block) => (err || !block ? reject(err ?? new Error('no block')) : resolve(Buffer.from(block)))),
+      ),
+    ),
+  );
+}
+
+describe('bittorrent-protocol as patched', () => {
+  const data = randomBytes(24 * BLOCK);
+
+  for (const [name, sizes] of [
+    ['one byte at a time at first, then socket-sized reads', [1, 1, 1, 5, 65536, 7, 65536]],
+    ['cuts inside headers and inside blocks', [3, 16397, 2, 9, 40000, 16384, 13]],
+    ['everything in one chunk', [1 << 30]],
+  ] as const) {
+    it(`delivers every block byte for byte: ${name}`, async () => {
+      const { leecher } = connectedWires([...sizes], data, 'in order');
+      const blocks = await fetchAll(leecher, 24);
+      expect(Buffer.concat(blocks).equals(data)).toBe(true);
+      expect(leecher.requests).toHaveLength(0);
+      leecher.destroy();
+    });
+  }
+
+  it('matches answers that come in the reverse order of the requests', async () => {
+    const { leecher } = connectedWires([4096, 65536, 11], data, 'reversed');
+    const blocks = await fetchAll(leecher, 24);
+    expect(Buffer.concat(blocks).equals(data)).toBe(true);
+    expect(leecher.requests).toHaveLength(0);
+    leecher.destroy();
+  });
+});
+
+describe('torrent-piece as patched', () => {
+  it('joins blocks that arrive in any order into the exact piece', () => {
+    const length = 5 * BLOCK + 1234; // a short last block
+    const bytes = randomBytes(length);
+    const piece = new Piece(length);
+    const indexes = [0, 1, 2, 3, 4, 5].map(() => piece.reserve());
+    let done = false;
+    for (const i of [...indexes].reverse()) done = piece.set(i, bytes.subarray(i * BLOCK, (i + 1) * BLOCK), 'peer');
+    expect(done).toBe(true);
+    const joined = piece.flush()!;
+    expect(joined.length).toBe(length);
+    expect(createHash('sha1').update(joined).digest('hex')).toBe(createHash('sha1').update(bytes).digest('hex'));
+  });
+});

@@ -1,0 +1,28 @@
+/**
+ * The little of bittorrent-protocol and torrent-piece (untyped JavaScript) that
+ * test/activities/transports/bittorrent/patched-dependencies.test.ts drives: the two packages
+ * ImageProxy patches (patches/).
+ */
+declare module 'bittorrent-protocol' {
+  import { Duplex } from 'node:stream';
+  export default class Wire extends Duplex {
+    requests: unknown[];
+    handshake(infoHash: string, peerId: string, extensions?: Record<string, boolean>): void;
+    unchoke(): void;
+    request(index: number, offset: number, length: number, cb: (err: Error | null, block: Uint8Array | null) => void): void;
+    on(event: 'handshake', listener: () => void): this;
+    on(event: 'request', listener: (index: number, offset: number, length: number, respond: (err: Error | null, block?: Uint8Array) => void) => void): this;
+    on(event: 'data', listener: (chunk: Uint8Array) => void): this;
+    on(event: string, listener: (...args: never[]) => void): this;
+  }
+}
+
+declare module 'torrent-piece' {
+  export default class Piece {
+    constructor(length: number);
+    static BLOCK_LENGTH: number;
+    reserve(): number;
+    set(index: number, data: Uint8Array, source: unknown): boolean;
+    flush(): Uint8Array | null;
+  }
+}
