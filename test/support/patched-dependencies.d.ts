@@ -1,7 +1,7 @@
 /**
- * The little of bittorrent-protocol and torrent-piece (untyped JavaScript) that
- * test/activities/transports/bittorrent/patched-dependencies.test.ts drives: the two packages
- * ImageProxy patches (patches/).
+ * The little of bittorrent-protocol, torrent-piece and immediate-chunk-store (untyped JavaScript) that
+ * test/activities/transports/bittorrent/patched-dependencies.test.ts drives: packages
+ * ImageProxy patches (patches/; webtorrent, also patched, is typed in activities/).
  */
 declare module 'bittorrent-protocol' {
   import { Duplex } from 'node:stream';
@@ -24,5 +24,21 @@ declare module 'torrent-piece' {
     reserve(): number;
     set(index: number, data: Uint8Array, source: unknown): boolean;
     flush(): Uint8Array | null;
+    /** Added by ImageProxy's patch: a joined piece's buffer, free for the next piece to be joined into. */
+    static recycle(buffer: Uint8Array): void;
+  }
+}
+
+declare module 'immediate-chunk-store' {
+  interface ChunkStore {
+    chunkLength: number;
+    put(index: number, buf: Uint8Array, cb: (err: Error | null) => void): void;
+    get(index: number, opts: { offset?: number; length?: number } | null, cb: (err: Error | null, buf: Uint8Array) => void): void;
+  }
+  export default class ImmediateChunkStore implements ChunkStore {
+    constructor(store: ChunkStore);
+    chunkLength: number;
+    put(index: number, buf: Uint8Array, cb: (err: Error | null) => void): void;
+    get(index: number, opts: { offset?: number; length?: number } | null, cb: (err: Error | null, buf: Uint8Array) => void): void;
   }
 }

@@ -1,10 +1,13 @@
 /**
  * The dependencies ImageProxy patches for CPU (patches/, docs/transports.md "CPU per GiB"), run as
  * they are installed: bittorrent-protocol's wire parses messages cut at any byte and matches
- * answers to requests in any order; torrent-piece joins a piece's blocks byte for byte.
+ * answers to requests in any order; torrent-piece joins a piece's blocks byte for byte, also into a
+ * recycled buffer; immediate-chunk-store hands out copies, so a recycled buffer changes under nobody.
+ * (The download end to end, with its piece and whole-file hashes: bittorrent-transport.test.ts.)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import Wire from 'bittorrent-protocol';
+import ImmediateChunkStore from 'immediate-chunk-store';
 import Piece from 'torrent-piece';
 import { describe, expect, it } from 'vitest';
 
@@ -98,5 +101,44 @@ describe('torrent-piece as patched', () => {
     const joined = piece.flush()!;
     expect(joined.length).toBe(length);
     expect(createHash('sha1').update(joined).digest('hex')).toBe(createHash('sha1').update(bytes).digest('hex'));
+  });
+
+  it('joins the next piece into a recycled buffer, overwriting all of it', () => {
+    const length = 3 * BLOCK;
+    const fill = (seed: number): Buffer => Buffer.alloc(length, seed);
+    const join = (bytes: Buffer): Uint8Array => {
+      const piece = new Piece(length);
+      for (let i = 0; i < 3; i++) piece.set(piece.reserve(), bytes.subarray(i * BLOCK, (i + 1) * BLOCK), 'peer');
+      return piece.flush()!;
+    };
+    const first = join(fill(1));
+    Piece.recycle(first);
+    const second = join(fill(2));
+    expect(second.buffer).toBe(first.buffer); // the same memory, reused
+    expect(Buffer.from(second).equals(fill(2))).toBe(true);
+  });
+});
+
+describe('immediate-chunk-store as patched', () => {
+  it('answers a read of a piece still being written with a copy', async () => {
+    let finishWrite: () => void = () => {};
+    const disk = {
+      chunkLength: BLOCK,
+      put: (_i: number, _b: Uint8Array, cb: (err: Error | null) => void) => (finishWrite = () => cb(null)),
+      get: (_i: number, _o: unknown, cb: (err: Error | null, b: Uint8Array) => void) => cb(new Error('not on disk yet'), new Uint8Array()),
+    };
+    const store = new ImmediateChunkStore(disk);
+    const piece = randomBytes(BLOCK);
+    store.put(7, piece, () => {});
+    const read = (opts: { offset?: number; length?: number } | null): Promise<Uint8Array> =>
+      new Promise((resolve, reject) => store.get(7, opts, (err, b) => (err ? reject(err) : resolve(b))));
+    const whole = await read(null);
+    const part = await read({ offset: 100, length: 50 });
+    const expected = [Buffer.from(whole), Buffer.from(part)];
+    piece.fill(0); // the buffer reused for another piece
+    expect(Buffer.from(whole).equals(expected[0]!)).toBe(true);
+    expect(Buffer.from(part).equals(expected[1]!)).toBe(true);
+    expect(whole.buffer).not.toBe(piece.buffer);
+    finishWrite();
   });
 });
