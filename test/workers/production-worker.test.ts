@@ -94,10 +94,17 @@ describe('imageproxy worker on a namespace of its own', () => {
     const reg2 = await runProcess('node', [CLI, 'register', '--url', second.url, '--guid', second.guid, '--site', siteA, '--json'], { env });
     expect(reg2.stderr).toBe('');
 
+    // A part whose bytes do not match its signature fails the registration, and is counted so.
+    const wrong = await publishSampleImage(origin, { sizes: { FILESYSTEM: 64 << 10 }, editMetadata: (xml) => xml.replace(/<signature>([0-9a-f])/, (_, c: string) => `<signature>${c === '0' ? '1' : '0'}`) });
+    const reg3 = await runProcess('node', [CLI, 'register', '--url', wrong.url, '--guid', wrong.guid, '--site', siteB, '--json'], { env });
+    expect(reg3.code).not.toBe(0);
+    expect(reg3.stderr).toMatch(/the metadata says/);
+
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? 0);
     expect(value(/^imageproxy_bytes_fetched_total\{transport="http",source="origin"\} (\d+)/m)).toBeGreaterThanOrEqual(256 << 10);
     expect(value(new RegExp(`^imageproxy_registrations_total\\{site="${siteA}",outcome="registered"\\} (\\d+)`, 'm'))).toBe(2);
+    expect(value(new RegExp(`^imageproxy_registrations_total\\{site="${siteB}",outcome="failed"\\} (\\d+)`, 'm'))).toBe(1);
     expect(value(/^imageproxy_cache_lookups_total\{result="miss"\} (\d+)/m)).toBeGreaterThan(0);
     // The second site found the parts the first one fetched.
     expect(value(/^imageproxy_cache_lookups_total\{result="hit"\} (\d+)/m)).toBeGreaterThan(0);
