@@ -14,6 +14,7 @@ import { makeDeregisterImage } from './deregister-image.js';
 import { makeDownloadPart } from './download-part.js';
 import { makeLookupImage } from './lookup-image.js';
 import { makeFetchMetadata } from './metadata/fetch-metadata.js';
+import { makeAwaitRunsClosed, makeFindRunsAhead } from './image-turn.js';
 import { timeStage, type Stage } from './metrics/image-proxy-metrics.js';
 import { makeProvisionNodes } from './provision-nodes.js';
 import { makeRegisterParts } from './register-parts.js';
@@ -28,6 +29,8 @@ export function createSiteQueueActivities(deps: ActivityDeps) {
     lookupImage: bounded(timed(deps, 'lookup', makeLookupImage(deps))),
     fetchMetadata: bounded(timed(deps, 'metadata', makeFetchMetadata(deps))),
     awaitRegistration: makeAwaitRegistration(deps),
+    findRunsAhead: makeFindRunsAhead(deps),
+    awaitRunsClosed: makeAwaitRunsClosed(deps),
     provisionNodes: bounded(makeProvisionNodes(deps)),
     deregisterImage: bounded(makeDeregisterImage(deps)),
     ...makeCleanUpActivities(deps),

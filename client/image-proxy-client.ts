@@ -13,6 +13,8 @@ import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisio
 import { nodesProblem, type ProvisionNodesResult } from '../common/provision-contract.js';
 import { cleanUpRunText, deregisterRunText, imageRunText, provisionRunText } from '../common/run-descriptions.js';
 import {
+  ImageGuidKey,
+  ImageSiteKey,
   progressQuery,
   type RegisterImageInput,
   type RegisterImageResult,
@@ -162,6 +164,11 @@ export class ImageProxyClient {
       args: [{ guid, site, nodes: [...nodes] }],
       workflowId: provisionWorkflowId(site, guid, nodes),
       taskQueue: siteTaskQueue(site),
+      // In visibility from the start: runs of the same (site, GUID) find it there to take turns (activities/image-turn.ts).
+      typedSearchAttributes: [
+        { key: ImageGuidKey, value: guid },
+        { key: ImageSiteKey, value: site },
+      ],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       ...provisionRunText(guid, site, nodes),

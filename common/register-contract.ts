@@ -59,6 +59,8 @@ export interface RegisterProgress {
   parts: PartProgress[];
   ids?: ImageIds;
   error?: string;
+  /** Set while the run waits for an operation on the same (site, GUID) asked before it (common/image-turn.ts). */
+  waiting?: string;
 }
 
 export const progressQuery = defineQuery<RegisterProgress>('progress');

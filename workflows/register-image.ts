@@ -11,6 +11,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  patched,
   TimeoutFailure,
   proxyActivities,
   setCurrentDetails,
@@ -37,6 +38,7 @@ import {
 } from '../common/register-contract.js';
 import { MAX_URL_CHARS, urlForDisplay } from '../common/url-for-display.js';
 import { ACTIVITY_RETRY, RETRY_BY_TIME } from '../common/retry-policies.js';
+import { awaitTurn, IMAGE_TURN_PATCH } from './await-turn.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 type HostActivities = ReturnType<typeof createHostQueueActivities>;
@@ -69,7 +71,15 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
   let alreadyRegistered = false;
   const showDetails = (): void =>
     setCurrentDetails(
-      registerCurrentDetails({ stage: state.stage, site, parts: partStates, alreadyRegistered, ...(state.ids ? { ids: state.ids } : {}), ...(state.error ? { error: state.error } : {}) }),
+      registerCurrentDetails({
+        stage: state.stage,
+        site,
+        parts: partStates,
+        alreadyRegistered,
+        ...(state.ids ? { ids: state.ids } : {}),
+        ...(state.error ? { error: state.error } : {}),
+        ...(state.waiting ? { waiting: state.waiting } : {}),
+      }),
     );
   const setStage = (stage: Stage): void => {
     state.stage = stage;
@@ -95,6 +105,15 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
   });
 
   try {
+    // One operation at a time per (site, GUID): a deregistration or provisioning asked before this
+    // run finishes first. A prefetch does not touch the site and takes no turn.
+    if (mode === 'register' && patched(IMAGE_TURN_PATCH)) {
+      await awaitTurn(site, guid, (waiting) => {
+        if (waiting) state.waiting = waiting;
+        else delete state.waiting;
+        showDetails();
+      });
+    }
     // A prefetch is for the cache: whether the site holds the image does not matter to it.
     const existing =
       mode === 'register' ? await onSite.lookupImage.executeWithOptions({ summary: `ask ${site} whether it holds ${shortGuid(guid)}` }, [{ guid }]) : null;
