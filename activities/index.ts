@@ -19,11 +19,12 @@ import { timeStage, type Stage } from './metrics/image-proxy-metrics.js';
 import { makeProvisionNodes } from './provision-nodes.js';
 import { makeRegisterParts } from './register-parts.js';
 import { retriedFor } from './retry-for.js';
+import { withRetryNotice } from './notify-retry.js';
 import { makeReleaseCacheHolds } from './release-cache-holds.js';
 
 /** Activities of the site's task queue: short calls any worker of the site may serve. */
 export function createSiteQueueActivities(deps: ActivityDeps) {
-  const bounded = <A extends unknown[], R>(activity: (...args: A) => Promise<R>) => retriedFor(deps.retryForMs, activity);
+  const bounded = <A extends unknown[], R>(activity: (...args: A) => Promise<R>) => withRetryNotice(deps.temporal, retriedFor(deps.retryForMs, activity));
   return {
     claimHost: bounded(makeClaimHost(deps)),
     lookupImage: bounded(timed(deps, 'lookup', makeLookupImage(deps))),
@@ -40,8 +41,8 @@ export function createSiteQueueActivities(deps: ActivityDeps) {
 /** Activities of this host's task queue: they read and write this host's cache. */
 export function createHostQueueActivities(deps: ActivityDeps) {
   return {
-    downloadPart: timed(deps, 'download', makeDownloadPart(deps)), // bounds its own retries: its progress restarts the clock
-    registerParts: retriedFor(deps.retryForMs, timed(deps, 'register', makeRegisterParts(deps))),
+    downloadPart: withRetryNotice(deps.temporal, timed(deps, 'download', makeDownloadPart(deps))), // bounds its own retries: its progress restarts the clock
+    registerParts: withRetryNotice(deps.temporal, retriedFor(deps.retryForMs, timed(deps, 'register', makeRegisterParts(deps)))),
     releaseCacheHolds: makeReleaseCacheHolds(deps),
   };
 }
