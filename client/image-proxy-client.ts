@@ -160,18 +160,16 @@ export class ImageProxyClient {
     validateTarget(guid, site);
     const problem = nodesProblem(nodes);
     if (problem) throw new InvalidRequestError(problem);
+    const text = provisionRunText(guid, site, nodes);
     const handle = await this.temporal.workflow.start<typeof provisionNodes>('provisionNodes', {
       args: [{ guid, site, nodes: [...nodes] }],
       workflowId: provisionWorkflowId(site, guid, nodes),
       taskQueue: siteTaskQueue(site),
-      // In visibility from the start: runs of the same (site, GUID) find it there to take turns (activities/image-turn.ts).
-      typedSearchAttributes: [
-        { key: ImageGuidKey, value: guid },
-        { key: ImageSiteKey, value: site },
-      ],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      ...provisionRunText(guid, site, nodes),
+      ...text,
+      // In visibility from the start: runs of the same (site, GUID) find it there to take turns (activities/image-turn.ts).
+      typedSearchAttributes: [...text.typedSearchAttributes, { key: ImageGuidKey, value: guid }, { key: ImageSiteKey, value: site }],
     });
     try {
       return await handle.result();
