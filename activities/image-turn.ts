@@ -3,10 +3,11 @@
  * (site, GUID) the calling run must wait for, and the wait itself. They ask Temporal, never the site.
  *
  * Registrations and deregistrations have one workflow id per (site, GUID), so `describe()` finds
- * them (strongly consistent). A provisioning's id names its nodes too, so provisionings are found
- * through visibility (ImageSite/ImageGuid, set by the client at start), which Temporal writes a
- * moment after the start: the check waits until VISIBILITY_SETTLE_MS after its own run's start
- * before it lists them, so an older provisioning is seen.
+ * them (strongly consistent). A provisioning's id names its nodes too, so a deregistration finds
+ * them through visibility (ImageSite/ImageGuid, set by the client at start), which Temporal writes
+ * a moment after the start: it waits until VISIBILITY_SETTLE_MS after its own run's start before it
+ * lists them, so an older provisioning is seen. A registration does not look for provisionings
+ * (docs/faults.md says why), so it pays no such wait.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -41,11 +42,13 @@ export function makeFindRunsAhead(deps: Pick<ActivityDeps, 'temporal'>) {
         .catch((err: unknown) => (err instanceof WorkflowNotFoundError ? undefined : Promise.reject(err)));
       if (d?.status.name === 'RUNNING') running.push({ type, workflowId, runId: d.runId, startTime: d.startTime.getTime() });
     }
-    const settle = self.startTime + VISIBILITY_SETTLE_MS - Date.now();
-    if (settle > 0) await new Promise((r) => setTimeout(r, settle));
-    const query = `WorkflowType = 'provisionNodes' AND ImageSite = '${site}' AND ImageGuid = '${guid}' AND ExecutionStatus = 'Running'`;
-    for await (const w of deps.temporal.list({ query })) {
-      running.push({ type: w.type, workflowId: w.workflowId, runId: w.runId, startTime: w.startTime.getTime() });
+    if (workflowType === 'deregisterImage') {
+      const settle = self.startTime + VISIBILITY_SETTLE_MS - Date.now();
+      if (settle > 0) await new Promise((r) => setTimeout(r, settle));
+      const query = `WorkflowType = 'provisionNodes' AND ImageSite = '${site}' AND ImageGuid = '${guid}' AND ExecutionStatus = 'Running'`;
+      for await (const w of deps.temporal.list({ query })) {
+        running.push({ type: w.type, workflowId: w.workflowId, runId: w.runId, startTime: w.startTime.getTime() });
+      }
     }
     return runsAhead(self, running);
   };
