@@ -8,7 +8,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistrationRunningError } from '../../client/image-proxy-client.js';
 import { runsAhead, type TurnRun } from '../../common/image-turn.js';
-import { deregisterWorkflowId, registerWorkflowId, siteTaskQueue } from '../../common/naming.js';
+import { deregisterWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../../common/naming.js';
 import { progressQuery } from '../../common/register-contract.js';
 import { HttpOrigin } from '../support/http-origin.js';
 import { startWorld, uniqueName, type World } from '../support/image-proxy-world.js';
@@ -62,12 +62,21 @@ describe('one operation at a time per image and site', () => {
     }
   }
 
-  it('a deregistration and a provisioning asked while a registration runs wait for it, then run in the order asked', async () => {
+  it('a provisioning and a deregistration asked while a registration runs wait for it, then run in the order asked', async () => {
     const image = await publishSampleImage(origin, { sizes: SIZES });
     const kernel = image.parts.find((p) => p.type === 'KERNEL')!;
     origin.injectFaults(kernel.urlPath, { kind: 'delay', ms: 8000 }); // the registration stays in its download a while
     const registration = await world.client.start({ url: image.url, guid: image.guid, site });
     await eventually('the download to start', async () => (origin.requestsOf(kernel.urlPath) > 0 ? true : undefined));
+
+    // A provisioning asked now waits for the registration (a local site has no nodes: it fails, after its turn).
+    const provisioning = world.client.provisionNodes(image.guid, site, ['cn01']).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    const provisionId = provisionWorkflowId(site, image.guid, ['cn01']);
+    const provision = world.client.temporal.workflow.getHandle(provisionId);
+    await eventually('the provisioning to start', async () => ((await provision.describe()).status.name === 'RUNNING' ? true : undefined));
 
     // The client refuses a deregistration while the registration runs, with a clear message …
     const refused = await world.client.deregister(image.guid, site).catch((e: unknown) => e);
@@ -79,30 +88,34 @@ describe('one operation at a time per image and site', () => {
       workflowId: deregisterWorkflowId(site, image.guid),
       taskQueue: siteTaskQueue(site),
     });
-    const provisioning = world.client.provisionNodes(image.guid, site, ['cn01']).then(
-      () => undefined,
-      (e: unknown) => e as Error,
-    );
 
-    const waiting = await eventually('the deregistration to say what it waits for', async () => {
+    // Both say what they wait for in their current details (the Temporal UI); the deregistration
+    // found the provisioning through visibility.
+    const provisionWaits = await eventually('the provisioning to say what it waits for', async () => {
+      const details = await currentDetails(provision);
+      return details.includes('**Waiting:**') ? details : undefined;
+    });
+    expect(provisionWaits).toContain(`waiting for the registration ${registerWorkflowId(site, image.guid)} to finish (one operation at a time per image and site)`);
+    const removalWaits = await eventually('the deregistration to say what it waits for', async () => {
       const details = await currentDetails(removal);
       return details.includes('**Waiting:**') ? details : undefined;
     });
-    expect(waiting).toContain(`waiting for the registration ${registerWorkflowId(site, image.guid)} to finish (one operation at a time per image and site)`);
+    expect(removalWaits).toContain(`waiting for the registration ${registerWorkflowId(site, image.guid)}, the provisioning ${provisionId} to finish`);
 
     const registered = await registration.result();
     expect(registered.alreadyRegistered).toBe(false);
-    await removal.result();
     const provisioned = await provisioning;
-    expect(provisioned?.message).toMatch(/has no nodes to provision; only xcat sites do/); // a local site: it ran, after its turn
+    expect(provisioned?.message).toMatch(/has no nodes to provision; only xcat sites do/);
+    await removal.result();
 
+    // In the order asked: registration, provisioning, deregistration; none touched the site during another.
     const reg = await timeline(registerWorkflowId(site, image.guid));
+    const prov = await timeline(provisionId);
     const dereg = await timeline(deregisterWorkflowId(site, image.guid));
+    expect(prov.scheduled.awaitRunsClosed).toBeDefined();
+    expect(prov.scheduled.provisionNodes).toBeGreaterThanOrEqual(reg.closed);
     expect(dereg.scheduled.awaitRunsClosed).toBeDefined();
-    expect(dereg.scheduled.deregisterImage).toBeGreaterThanOrEqual(reg.closed);
-    const [prov] = await world.client.list({ guid: image.guid, site, types: ['provisionNodes'] });
-    const provTimes = await timeline(prov!.workflowId);
-    expect(provTimes.scheduled.provisionNodes).toBeGreaterThanOrEqual(dereg.closed);
+    expect(dereg.scheduled.deregisterImage).toBeGreaterThanOrEqual(prov.closed);
 
     // The end state is the last request's: the site no longer holds the image.
     expect((await world.client.getStatus(image.guid, site))?.stage).toBe('deregistered');
