@@ -28,20 +28,28 @@ export function makeFindRunsAhead(deps: Pick<ActivityDeps, 'temporal'>) {
     if (!isSiteName(site) || !isGuid(guid)) throw ApplicationFailure.create({ type: ErrorType.InvalidRequest, nonRetryable: true, message: `not a (site, GUID): ${site}, ${guid}` });
     const { workflowExecution: own, workflowType } = Context.current().info;
     if (!own || !workflowType) throw ApplicationFailure.create({ type: ErrorType.Misconfigured, nonRetryable: true, message: 'findRunsAhead runs only inside a workflow' });
-    const me = await deps.temporal.getHandle(own.workflowId, own.runId).describe();
-    const self: TurnRun = { type: workflowType, workflowId: own.workflowId, runId: own.runId, startTime: me.startTime.getTime() };
-
+    const others = (
+      [
+        ['registerImage', registerWorkflowId(site, guid)],
+        ['deregisterImage', deregisterWorkflowId(site, guid)],
+      ] as const
+    ).filter(([, workflowId]) => workflowId !== own.workflowId);
+    // The look-ups are independent: at once, so a registration's answer waits for one round trip.
+    const [me, ...described] = await Promise.all([
+      deps.temporal.getHandle(own.workflowId, own.runId).describe(),
+      ...others.map(([, workflowId]) =>
+        deps.temporal
+          .getHandle(workflowId)
+          .describe()
+          .catch((err: unknown) => (err instanceof WorkflowNotFoundError ? undefined : Promise.reject(err))),
+      ),
+    ]);
+    const self: TurnRun = { type: workflowType, workflowId: own.workflowId, runId: own.runId, startTime: me!.startTime.getTime() };
     const running: TurnRun[] = [];
-    for (const [type, workflowId] of [
-      ['registerImage', registerWorkflowId(site, guid)],
-      ['deregisterImage', deregisterWorkflowId(site, guid)],
-    ] as const) {
-      const d = await deps.temporal
-        .getHandle(workflowId)
-        .describe()
-        .catch((err: unknown) => (err instanceof WorkflowNotFoundError ? undefined : Promise.reject(err)));
+    others.forEach(([type, workflowId], i) => {
+      const d = described[i];
       if (d?.status.name === 'RUNNING') running.push({ type, workflowId, runId: d.runId, startTime: d.startTime.getTime() });
-    }
+    });
     if (workflowType === 'deregisterImage') {
       const settle = self.startTime + VISIBILITY_SETTLE_MS - Date.now();
       if (settle > 0) await new Promise((r) => setTimeout(r, settle));
