@@ -6,13 +6,13 @@
  * seed is the origin; then N plain aria2c leechers of the same torrent as the baseline. Prints
  * origin egress (× the image), wall time, CPU seconds per site and the load average.
  *
- *   npx tsx bench/fleet/run.ts [--sites 10] [--size-mib 512] [--origin-rate-mib 50] [--modes http,torrent] [--no-aria2]
+ *   npx tsx bench/fleet/run.ts [--sites 10] [--size-mib 512] [--origin-rate-mib 50] [--modes http,torrent] [--no-aria2] [--keep-logs DIR]
  *
- * Long (minutes): not part of `npm test`. Figures go to docs/fleet.md.
+ * `--keep-logs DIR` keeps each host's log. Long (minutes): not part of `npm test`. Figures go to docs/fleet.md.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +32,8 @@ const { values } = parseArgs({
     'origin-rate-mib': { type: 'string', default: '0' },
     modes: { type: 'string', default: 'http,torrent' },
     'no-aria2': { type: 'boolean', default: false },
+    /** Copy each host's log to this directory before its data dir is removed. */
+    'keep-logs': { type: 'string' },
   },
 });
 const siteCount = Number(values.sites);
@@ -144,9 +146,14 @@ async function main(): Promise<void> {
       const cpu1 = await Promise.all(hosts.map((h) => cpuSeconds(h.program.child.pid!)));
       const figures = { scenario: `${name}, ${sites} site${sites > 1 ? 's' : ''}`, wallS, commandS, egress: origin.bytesSent / size, cpuS: cpu1.map((c, i) => c - cpu0[i]!) };
       console.log(line(figures));
+      await printFallbacks(hosts);
       return figures;
     } finally {
       await Promise.all(started.map((h) => h.program.stop('SIGTERM')));
+      if (values['keep-logs']) {
+        await mkdir(join(values['keep-logs'], tag), { recursive: true });
+        await Promise.all(started.map((h) => copyFile(h.program.logPath, join(values['keep-logs']!, tag, `${h.site}.log`))));
+      }
       await rm(dir, { recursive: true, force: true });
     }
   }
@@ -195,6 +202,19 @@ async function main(): Promise<void> {
     await rm(root, { recursive: true, force: true });
   }
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+/** Why hosts asked the origin (their logs' `falling back to the origin`), so a high egress explains itself. */
+async function printFallbacks(hosts: readonly FleetHost[]): Promise<void> {
+  const reasons = new Map<string, string[]>();
+  for (const host of hosts) {
+    for (const l of await host.logLines()) {
+      if (l.msg !== 'falling back to the origin') continue;
+      const reason = String(l.reason);
+      reasons.set(reason, [...(reasons.get(reason) ?? []), host.site]);
+    }
+  }
+  for (const [reason, sites] of reasons) console.log(`    falling back to the origin (${sites.length}×: ${sites.join(' ')}): ${reason}`);
 }
 
 function line(f: Figures): string {
