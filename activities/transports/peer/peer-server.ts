@@ -104,7 +104,7 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
     return;
   }
   const name = options.cache.nameOf(hash);
-  const found = await openPart(options.cache, name, range[1], req);
+  const found = await openPart(options.cache, name, range, req);
   if (!found) {
     // 503: not that far yet; how far it got tells the asker this host is still at it.
     const progress = growingParts.get(name)?.bytesDone;
@@ -139,11 +139,16 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
 const knownReady = new Map<string, { path: string; size: number }>();
 
 /**
- * The open file of the part and its total size: the verified copy, or a growing one that has byte
- * `last` (waiting a little for it). undefined: not here; null: here, but not that far yet. The
- * wait looks at the growing file only (no index lookups while polling).
+ * The open file of the part and its total size: the verified copy, or a growing one that has the
+ * bytes of `range` (waiting a little for them). undefined: not here; null: here, but not that far
+ * yet. The wait looks at the growing file only (no index lookups while polling).
  */
-async function openPart(cache: Pick<HostCache, 'nameOf' | 'lookup'>, name: string, last: number, req: IncomingMessage): Promise<{ file: FileHandle; total: number } | null | undefined> {
+async function openPart(
+  cache: Pick<HostCache, 'nameOf' | 'lookup'>,
+  name: string,
+  [first, last]: [number, number],
+  req: IncomingMessage,
+): Promise<{ file: FileHandle; total: number } | null | undefined> {
   const hash = hashOfName(name)!;
   const deadline = Date.now() + WAIT_FOR_BYTES_MS;
   for (;;) {
@@ -155,6 +160,17 @@ async function openPart(cache: Pick<HostCache, 'nameOf' | 'lookup'>, name: strin
     }
     const growing = growingParts.get(name);
     let growingFile = false;
+    if (growing?.has && growing.bytesTotal !== undefined) {
+      // Written out of order (BitTorrent): its verified pieces, once they cover the range.
+      const total = growing.bytesTotal;
+      if (growing.has(first, Math.min(last + 1, total))) {
+        const file = await open(growing.path, 'r').catch(() => undefined);
+        if (file) return { file, total };
+      }
+      if (Date.now() >= deadline || req.destroyed) return null;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      continue;
+    }
     if (growing?.sequential && growing.bytesTotal !== undefined) {
       // Open first, then look at the size: a rename into the cache keeps the open file valid.
       const file = await open(growing.path, 'r').catch(() => undefined);
