@@ -6,13 +6,15 @@
  * seed is the origin; then N plain aria2c leechers of the same torrent as the baseline. Prints
  * origin egress (× the image), wall time, CPU seconds per site and the load average.
  *
- *   npx tsx bench/fleet/run.ts [--sites 10] [--size-mib 512] [--origin-rate-mib 50] [--modes http,torrent] [--no-aria2] [--keep-logs DIR]
+ *   npx tsx bench/fleet/run.ts [--sites 10] [--size-mib 512] [--origin-rate-mib 50] [--modes http,torrent] [--no-aria2] [--keep]
  *
- * `--keep-logs DIR` keeps each host's log. Long (minutes): not part of `npm test`. Figures go to docs/fleet.md.
+ * `--keep` leaves the hosts' data dirs (their worker.log) under .bench-tmp/ to read afterwards.
+ *
+ * Long (minutes): not part of `npm test`. Figures go to docs/fleet.md.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,8 +34,7 @@ const { values } = parseArgs({
     'origin-rate-mib': { type: 'string', default: '0' },
     modes: { type: 'string', default: 'http,torrent' },
     'no-aria2': { type: 'boolean', default: false },
-    /** Copy each host's log to this directory before its data dir is removed. */
-    'keep-logs': { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const siteCount = Number(values.sites);
@@ -150,11 +151,7 @@ async function main(): Promise<void> {
       return figures;
     } finally {
       await Promise.all(started.map((h) => h.program.stop('SIGTERM')));
-      if (values['keep-logs']) {
-        await mkdir(join(values['keep-logs'], tag), { recursive: true });
-        await Promise.all(started.map((h) => copyFile(h.program.logPath, join(values['keep-logs']!, tag, `${h.site}.log`))));
-      }
-      await rm(dir, { recursive: true, force: true });
+      if (!values.keep) await rm(dir, { recursive: true, force: true });
     }
   }
 
@@ -199,7 +196,8 @@ async function main(): Promise<void> {
     await origin.stop();
     await temporalConnection.close();
     await temporal.stop();
-    await rm(root, { recursive: true, force: true });
+    if (values.keep) console.log(`kept: ${root}`);
+    else await rm(root, { recursive: true, force: true });
   }
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
