@@ -23,6 +23,7 @@ import { pseudoRandomBytes } from '../../client/demo/sample-image.js';
 import { distributeWorkflowId, registerWorkflowId } from '../../common/naming.js';
 import { bundleWorkflows } from '../../workers/workflow-source.js';
 import { startDevServer } from '../../workers/temporal-cli.js';
+import { workerDeployment } from '../../workers/worker-deployment.js';
 import { freePort, makeTorrent, metadataXml, startOpentracker } from '../../test/support/bittorrent-peers.js';
 import { startFleetHost, writeTokenFile, type FleetHost } from '../../test/support/fleet-hosts.js';
 import { CountingOrigin } from './counting-origin.js';
@@ -83,6 +84,9 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
 }
 
 async function main(): Promise<void> {
+  // One build id for every worker of the run: a commit made while it runs must not start workers of
+  // a new version that the deployment's current one (this run's first workers) never hands work to.
+  process.env.IMAGEPROXY_BUILD_ID ??= workerDeployment().buildId;
   await mkdir(root, { recursive: true });
   const load0 = loadavg();
   const temporal = await startDevServer({ headless: true });
