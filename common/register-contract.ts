@@ -59,6 +59,10 @@ export interface RegisterProgress {
   parts: PartProgress[];
   ids?: ImageIds;
   error?: string;
+  /** Set while the run waits for an operation on the same (site, GUID) asked before it (common/image-turn.ts). */
+  waiting?: string;
+  /** Set while an activity is retried: `retrying: <activity>: <last error> (attempt N, next in T s)` (common/retry-notice.ts). */
+  retrying?: string;
 }
 
 export const progressQuery = defineQuery<RegisterProgress>('progress');

@@ -185,11 +185,17 @@ export interface RunState {
   ids?: ImageIds;
   error?: string;
   alreadyRegistered?: boolean;
+  /** What the run waits for before its turn on (site, GUID) (common/image-turn.ts). */
+  waiting?: string;
+  /** What is being retried (common/retry-notice.ts). */
+  retrying?: string;
 }
 
 export function registerCurrentDetails(s: RunState): string {
   const done = s.parts.filter((p) => p.size !== undefined).length;
   const lines = [`**Stage:** ${s.stage}${s.parts.length > 0 ? ` · parts in the cache: ${done} of ${s.parts.length}` : ''}`];
+  if (s.waiting) lines.push('', `**Waiting:** ${s.waiting}`);
+  if (s.retrying) lines.push('', `**Retrying:** ${s.retrying}`);
   if (s.error) lines.push('', `**Failed:** ${s.error}`);
   if (s.ids) {
     lines.push('', `**Ids at ${s.site}**${s.alreadyRegistered ? ' (already registered)' : ''}:`, '');
