@@ -1,8 +1,10 @@
 /**
  * Fleet distribution with real worker processes (`imageproxy worker`), each with its own data dir,
  * host id, site and peer endpoint on loopback, and one throttled origin that counts its bytes:
- * the origin sends the part about once, a corrupting peer costs time but not correctness, a killed
- * peer hangs nothing, and hosts without peers (or whose peers cannot be dialed) still register.
+ * the origin sends the part about once (published over HTTP or as a torrent with the origin as web
+ * seed), a corrupting peer costs time but not correctness, a killed peer hangs nothing, a host
+ * without a peer section fetches from peers when the token lies beside its config, and hosts
+ * without peers (or whose peers cannot be dialed) still register.
  */
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
