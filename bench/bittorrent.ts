@@ -9,10 +9,12 @@
  * Also prints the CPU seconds of our process's threads per round (main thread, the rest: V8's GC
  * helpers and libuv's pool).
  *
- *   npx tsx bench/bittorrent.ts [--size-mib 1024] [--rounds 5] [--gc single|parallel]
+ *   npx tsx bench/bittorrent.ts [--size-mib 1024] [--rounds 5] [--gc single|parallel] [--cpu-prof PREFIX]
  *
  * `--gc single` (default) runs the bench as the worker runs (`node --single-threaded-gc`, see
  * bin/imageproxy.js): the bench restarts itself with that flag. `parallel` is V8's default.
+ * `--cpu-prof PREFIX` writes a V8 CPU profile of each of our rounds (only the download, not the
+ * set-up or aria2c's rounds) to PREFIX-<round>.cpuprofile; bench/summarise-cpu-profile.ts reads it.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -27,10 +29,17 @@ import { pseudoRandomBytes } from '../client/demo/sample-image.js';
 import { BittorrentSchema, HttpSchema } from '../config/config-schema.js';
 import { freePort, makeTorrent, startAria2Seeder, startOpentracker } from '../test/support/bittorrent-peers.js';
 import { HttpOrigin } from '../test/support/http-origin.js';
+import { CpuProfileWindow } from './cpu-profile-window.js';
+import { GcTally } from './gc-tally.js';
 import { threadCpu, threadCpuDelta } from './thread-cpu.js';
 
 const { values } = parseArgs({
-  options: { 'size-mib': { type: 'string', default: '1024' }, rounds: { type: 'string', default: '5' }, gc: { type: 'string', default: 'single' } },
+  options: {
+    'size-mib': { type: 'string', default: '1024' },
+    rounds: { type: 'string', default: '5' },
+    gc: { type: 'string', default: 'single' },
+    'cpu-prof': { type: 'string' },
+  },
 });
 if (values.gc !== 'single' && values.gc !== 'parallel') throw new Error(`--gc: single or parallel, not ${values.gc}`);
 if (values.gc === 'single' && !process.execArgv.includes('--single-threaded-gc')) {
@@ -100,6 +109,8 @@ async function main(): Promise<void> {
   const oursCpu: number[] = [];
   const theirsCpu: number[] = [];
   let aria2PeakKiB = 0;
+  const profiler = values['cpu-prof'] !== undefined ? new CpuProfileWindow() : undefined;
+  const gc = new GcTally();
   try {
     for (let round = 0; round < rounds; round++) {
       // Ours: a new client and data directory each round, as on a fresh worker.
@@ -115,6 +126,8 @@ async function main(): Promise<void> {
         tmpDir: join(dir, 'tmp'),
         logger,
       });
+      await profiler?.start();
+      gc.start();
       const threads0 = await threadCpu();
       const cpu0 = process.cpuUsage();
       let t0 = performance.now();
@@ -132,6 +145,8 @@ async function main(): Promise<void> {
       const cpu = process.cpuUsage(cpu0);
       oursCpu.push((cpu.user + cpu.system) / 1e6);
       const perThread = threadCpuDelta(threads0, await threadCpu());
+      const gcs = gc.stop();
+      if (profiler) await profiler.stop(`${values['cpu-prof']}-${round + 1}.cpuprofile`);
       oursDownloadOnly.push(downloaded ?? NaN);
       await shared.release();
       await rm(dir, { recursive: true, force: true });
@@ -165,10 +180,11 @@ async function main(): Promise<void> {
       console.error(
         `round ${round + 1}: ours ${ours.at(-1)!.toFixed(2)} s (download ${oursDownloadOnly.at(-1)!.toFixed(2)} s, CPU ${oursCpu.at(-1)!.toFixed(2)} s),` +
           ` aria2c ${theirs.at(-1)!.toFixed(2)} s (CPU ${theirsCpu.at(-1)!.toFixed(2)} s);` +
-          ` our threads: ${perThread.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}`,
+          ` our threads: ${perThread.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}; our GC: ${gcs}`,
       );
     }
   } finally {
+    profiler?.close();
     await seeder.stop();
     await tracker.stop();
     await origin.stop();

@@ -19,8 +19,10 @@ esac
 
 # ─── Step 1: the runtime ────────────────────────────────────────────────────────────────────────
 
-# 1a. npm packages, when the lock changed since the last install.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# 1a. npm packages, when the lock or a patch of a dependency (patches/, applied by the postinstall
+#    script: patch-package) changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+  || [ -n "$(find patches -name '*.patch' -newer node_modules/.package-lock.json 2>/dev/null)" ]; then
   log "npm ci"
   npm ci --no-audit --no-fund >&2
 fi

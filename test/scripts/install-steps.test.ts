@@ -3,17 +3,18 @@
  * world (no apt-get, no moto); without it both steps run. Read from bash's own trace of a real run.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
 function traceOf(...args: string[]): { status: number | null; trace: string } {
-  // install.sh would `npm ci` under this very test run when the lock changed: refuse instead.
-  if (statSync(resolve(ROOT, 'package-lock.json')).mtimeMs > statSync(resolve(ROOT, 'node_modules/.package-lock.json')).mtimeMs) {
-    throw new Error('node_modules is older than package-lock.json: run scripts/install.sh first');
-  }
+  // install.sh would `npm ci` under this very test run when the lock or a dependency patch changed: refuse instead.
+  const installed = statSync(resolve(ROOT, 'node_modules/.package-lock.json')).mtimeMs;
+  const inputs = ['package-lock.json', ...readdirSync(resolve(ROOT, 'patches')).map((f) => `patches/${f}`)];
+  const newer = inputs.filter((f) => statSync(resolve(ROOT, f)).mtimeMs > installed);
+  if (newer.length > 0) throw new Error(`node_modules is older than ${newer.join(', ')}: run scripts/install.sh first`);
   const run = spawnSync('bash', ['-x', 'scripts/install.sh', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
   return { status: run.status, trace: run.stderr };
 }

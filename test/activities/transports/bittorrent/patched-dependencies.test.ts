@@ -1,0 +1,144 @@
+/**
+ * The dependencies ImageProxy patches for CPU (patches/, docs/transports.md "CPU per GiB"), run as
+ * they are installed: bittorrent-protocol's wire parses messages cut at any byte and matches
+ * answers to requests in any order; torrent-piece joins a piece's blocks byte for byte, also into a
+ * recycled buffer; immediate-chunk-store hands out copies, so a recycled buffer changes under nobody.
+ * (The download end to end, with its piece and whole-file hashes: bittorrent-transport.test.ts.)
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import Wire from 'bittorrent-protocol';
+import ImmediateChunkStore from 'immediate-chunk-store';
+import Piece from 'torrent-piece';
+import { describe, expect, it } from 'vitest';
+
+const INFO_HASH = '0123456789abcdef0123456789abcdef01234567';
+const BLOCK = 16 * 1024;
+
+/**
+ * A seeder wire and a leecher wire, the seeder's bytes reaching the leecher cut into chunks of the
+ * given sizes in turn (so messages straddle chunks, and chunks hold several messages).
+ */
+function connectedWires(chunkSizes: number[], data: Uint8Array, answer: 'in order' | 'reversed'): { leecher: Wire; seeder: Wire } {
+  const seeder = new Wire();
+  const leecher = new Wire();
+  leecher.pipe(seeder);
+  let pending = Buffer.alloc(0);
+  let turn = 0;
+  seeder.on('data', (chunk: Uint8Array) => {
+    pending = Buffer.concat([pending, chunk]);
+    // Hold back a tail that is shorter than the next cut, except that everything goes eventually.
+    setImmediate(() => {
+      while (pending.length > 0) {
+        const size = Math.min(chunkSizes[turn++ % chunkSizes.length]!, pending.length);
+        leecher.write(pending.subarray(0, size));
+        pending = pending.subarray(size);
+      }
+    });
+  });
+  const held: (() => void)[] = [];
+  seeder.on('request', (index, offset, length, respond) => {
+    const reply = (): void => respond(null, data.subarray(offset, offset + length));
+    if (answer === 'in order') reply();
+    else held.unshift(reply);
+    if (answer === 'reversed' && held.length === data.length / BLOCK) for (const r of held) r();
+  });
+  seeder.on('handshake', () => {
+    seeder.handshake(INFO_HASH, '2'.repeat(40));
+    seeder.unchoke();
+  });
+  return { leecher, seeder };
+}
+
+async function fetchAll(leecher: Wire, blocks: number): Promise<Buffer[]> {
+  await new Promise<void>((resolve) => {
+    leecher.on('unchoke', () => resolve());
+    leecher.handshake(INFO_HASH, '1'.repeat(40));
+  });
+  return Promise.all(
+    Array.from({ length: blocks }, (_, i) =>
+      new Promise<Buffer>((resolve, reject) =>
+        leecher.request(0, i * BLOCK, BLOCK, (err, block) => (err || !block ? reject(err ?? new Error('no block')) : resolve(Buffer.from(block)))),
+      ),
+    ),
+  );
+}
+
+describe('bittorrent-protocol as patched', () => {
+  const data = randomBytes(24 * BLOCK);
+
+  for (const [name, sizes] of [
+    ['one byte at a time at first, then socket-sized reads', [1, 1, 1, 5, 65536, 7, 65536]],
+    ['cuts inside headers and inside blocks', [3, 16397, 2, 9, 40000, 16384, 13]],
+    ['everything in one chunk', [1 << 30]],
+  ] as const) {
+    it(`delivers every block byte for byte: ${name}`, async () => {
+      const { leecher } = connectedWires([...sizes], data, 'in order');
+      const blocks = await fetchAll(leecher, 24);
+      expect(Buffer.concat(blocks).equals(data)).toBe(true);
+      expect(leecher.requests).toHaveLength(0);
+      leecher.destroy();
+    });
+  }
+
+  it('matches answers that come in the reverse order of the requests', async () => {
+    const { leecher } = connectedWires([4096, 65536, 11], data, 'reversed');
+    const blocks = await fetchAll(leecher, 24);
+    expect(Buffer.concat(blocks).equals(data)).toBe(true);
+    expect(leecher.requests).toHaveLength(0);
+    leecher.destroy();
+  });
+});
+
+describe('torrent-piece as patched', () => {
+  it('joins blocks that arrive in any order into the exact piece', () => {
+    const length = 5 * BLOCK + 1234; // a short last block
+    const bytes = randomBytes(length);
+    const piece = new Piece(length);
+    const indexes = [0, 1, 2, 3, 4, 5].map(() => piece.reserve());
+    let done = false;
+    for (const i of [...indexes].reverse()) done = piece.set(i, bytes.subarray(i * BLOCK, (i + 1) * BLOCK), 'peer');
+    expect(done).toBe(true);
+    const joined = piece.flush()!;
+    expect(joined.length).toBe(length);
+    expect(createHash('sha1').update(joined).digest('hex')).toBe(createHash('sha1').update(bytes).digest('hex'));
+  });
+
+  it('joins the next piece into a recycled buffer, overwriting all of it', () => {
+    const length = 3 * BLOCK;
+    const fill = (seed: number): Buffer => Buffer.alloc(length, seed);
+    const join = (bytes: Buffer): Uint8Array => {
+      const piece = new Piece(length);
+      for (let i = 0; i < 3; i++) piece.set(piece.reserve(), bytes.subarray(i * BLOCK, (i + 1) * BLOCK), 'peer');
+      return piece.flush()!;
+    };
+    const first = join(fill(1));
+    Piece.recycle(first);
+    const second = join(fill(2));
+    expect(second.buffer).toBe(first.buffer); // the same memory, reused
+    expect(Buffer.from(second).equals(fill(2))).toBe(true);
+  });
+});
+
+describe('immediate-chunk-store as patched', () => {
+  it('answers a read of a piece still being written with a copy', async () => {
+    let finishWrite: () => void = () => {};
+    const disk = {
+      chunkLength: BLOCK,
+      put: (_i: number, _b: Uint8Array, cb: (err: Error | null) => void) => (finishWrite = () => cb(null)),
+      get: (_i: number, _o: unknown, cb: (err: Error | null, b: Uint8Array) => void) => cb(new Error('not on disk yet'), new Uint8Array()),
+    };
+    const store = new ImmediateChunkStore(disk);
+    const piece = randomBytes(BLOCK);
+    store.put(7, piece, () => {});
+    const read = (opts: { offset?: number; length?: number } | null): Promise<Uint8Array> =>
+      new Promise((resolve, reject) => store.get(7, opts, (err, b) => (err ? reject(err) : resolve(b))));
+    const whole = await read(null);
+    const part = await read({ offset: 100, length: 50 });
+    const expected = [Buffer.from(whole), Buffer.from(part)];
+    piece.fill(0); // the buffer reused for another piece
+    expect(Buffer.from(whole).equals(expected[0]!)).toBe(true);
+    expect(Buffer.from(part).equals(expected[1]!)).toBe(true);
+    expect(whole.buffer).not.toBe(piece.buffer);
+    finishWrite();
+  });
+});

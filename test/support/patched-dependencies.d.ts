@@ -1,0 +1,44 @@
+/**
+ * The little of bittorrent-protocol, torrent-piece and immediate-chunk-store (untyped JavaScript) that
+ * test/activities/transports/bittorrent/patched-dependencies.test.ts drives: packages
+ * ImageProxy patches (patches/; webtorrent, also patched, is typed in activities/).
+ */
+declare module 'bittorrent-protocol' {
+  import { Duplex } from 'node:stream';
+  export default class Wire extends Duplex {
+    requests: unknown[];
+    handshake(infoHash: string, peerId: string, extensions?: Record<string, boolean>): void;
+    unchoke(): void;
+    request(index: number, offset: number, length: number, cb: (err: Error | null, block: Uint8Array | null) => void): void;
+    on(event: 'handshake', listener: () => void): this;
+    on(event: 'request', listener: (index: number, offset: number, length: number, respond: (err: Error | null, block?: Uint8Array) => void) => void): this;
+    on(event: 'data', listener: (chunk: Uint8Array) => void): this;
+    on(event: string, listener: (...args: never[]) => void): this;
+  }
+}
+
+declare module 'torrent-piece' {
+  export default class Piece {
+    constructor(length: number);
+    static BLOCK_LENGTH: number;
+    reserve(): number;
+    set(index: number, data: Uint8Array, source: unknown): boolean;
+    flush(): Uint8Array | null;
+    /** Added by ImageProxy's patch: a joined piece's buffer, free for the next piece to be joined into. */
+    static recycle(buffer: Uint8Array): void;
+  }
+}
+
+declare module 'immediate-chunk-store' {
+  interface ChunkStore {
+    chunkLength: number;
+    put(index: number, buf: Uint8Array, cb: (err: Error | null) => void): void;
+    get(index: number, opts: { offset?: number; length?: number } | null, cb: (err: Error | null, buf: Uint8Array) => void): void;
+  }
+  export default class ImmediateChunkStore implements ChunkStore {
+    constructor(store: ChunkStore);
+    chunkLength: number;
+    put(index: number, buf: Uint8Array, cb: (err: Error | null) => void): void;
+    get(index: number, opts: { offset?: number; length?: number } | null, cb: (err: Error | null, buf: Uint8Array) => void): void;
+  }
+}
