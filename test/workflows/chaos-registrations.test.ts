@@ -175,7 +175,7 @@ describe(`chaos: SIGKILL of worker and Temporal during registrations (CHAOS_RUNS
     }
   }
 
-  const partPuts = (): string[] => proxy.requests.filter((r) => r.startsWith(`PUT /${BUCKET}/`) && r.includes('.part.')).map((r) => r.split('?')[0]!);
+  const partPuts = (lines = proxy.requests): string[] => lines.filter((r) => r.startsWith(`PUT /${BUCKET}/`) && r.includes('.part.')).map((r) => r.split('?')[0]!);
 
   it('each run ends registered exactly once, with nothing left behind', async () => {
     const random = seededRandom(SEED);
@@ -191,6 +191,7 @@ describe(`chaos: SIGKILL of worker and Temporal during registrations (CHAOS_RUNS
     await Promise.all(SITES.map((site, i) => resultOf(baseImages[i]!, site, 180_000)));
     const baselineMs = Date.now() - t0;
     let eucaRegistered = 1;
+    const localGuids = [baseImages[0]!.guid];
 
     const kills: Record<KillKind, number> = { worker: 0, server: 0, both: 0 };
     const stagesAtKill: Record<string, number> = {};
@@ -203,11 +204,13 @@ describe(`chaos: SIGKILL of worker and Temporal during registrations (CHAOS_RUNS
       await Promise.all(SITES.map((site, i) => startRun(images[i]!, site)));
       const chaos = (async () => {
         for (let k = 0; k < (random() < 0.3 ? 2 : 1); k++) {
-          await sleep(random() * baselineMs);
+          await sleep(random() * 0.9 * baselineMs);
           const kind = (['worker', 'server', 'both'] as const)[Math.floor(random() * 3)]!;
-          const status = await Promise.race([client.getStatus(images[1]!.guid, EUCA).catch(() => undefined), sleep(2000)]);
-          const stage = (status ? status.stage : undefined) ?? 'unknown';
-          stagesAtKill[stage] = (stagesAtKill[stage] ?? 0) + 1;
+          for (const [i, site] of SITES.entries()) {
+            const status = await Promise.race([client.getStatus(images[i]!.guid, site).catch(() => undefined), sleep(2000)]);
+            const stage = `${site === LOCAL ? 'local' : 'euca'}:${(status ? status.stage : undefined) ?? 'unknown'}`;
+            stagesAtKill[stage] = (stagesAtKill[stage] ?? 0) + 1;
+          }
           kills[kind]++;
           downtime = true;
           if (kind !== 'server') await host.kill();
@@ -223,6 +226,9 @@ describe(`chaos: SIGKILL of worker and Temporal during registrations (CHAOS_RUNS
       pairTimes.push(Date.now() - start);
       eucaRegistered++;
       for (const [i, site] of SITES.entries()) await expectRegisteredOnce(images[i]!, site, results[i]!);
+      localGuids.push(images[0]!.guid);
+      const published = (await readdir(join(dataDir(), 'sites', LOCAL))).sort();
+      expect(published, 'the local site holds exactly the images registered').toEqual([...localGuids].sort());
       await expectBucketIsExactlyTheBundles(eucaRegistered);
       expect(await hostLeftovers(dataDir()), `CHAOS_SEED=${SEED}`).toEqual([]);
       for (const image of images) {
@@ -233,8 +239,13 @@ describe(`chaos: SIGKILL of worker and Temporal during registrations (CHAOS_RUNS
       }
     }
 
+    // Stopped here, so their CPU time is counted with the killed ones'.
+    await host.stop();
+    await temporal.stop();
     const cpuEnd = await cpuSeconds();
     const puts = partPuts();
+    const acknowledged = partPuts(proxy.succeeded);
+    const acknowledgedTwice = acknowledged.length - new Set(acknowledged).size;
     const figures = {
       seed: SEED,
       runs: Math.ceil(RUNS / SITES.length) * SITES.length,
@@ -245,6 +256,7 @@ describe(`chaos: SIGKILL of worker and Temporal during registrations (CHAOS_RUNS
       chaosPairSecondsMedian: +(pairTimes.sort((a, b) => a - b)[Math.floor(pairTimes.length / 2)]! / 1000).toFixed(1),
       originBytesPerPartByte: +(bytesFetched / bytesNeeded).toFixed(3),
       s3PartPutsPerPart: +(puts.length / new Set(puts).size).toFixed(3),
+      s3PartsAcknowledgedTwice: acknowledgedTwice,
       wallSeconds: Math.round((Date.now() - wallStart) / 1000),
       cpuSecondsTest: +(cpuEnd.self - cpuStart.self).toFixed(1),
       cpuSecondsExitedChildren: +(cpuEnd.children - cpuStart.children).toFixed(1),
@@ -252,5 +264,6 @@ describe(`chaos: SIGKILL of worker and Temporal during registrations (CHAOS_RUNS
     };
     console.log(`chaos figures: ${JSON.stringify(figures)}`);
     expect(kills.worker + kills.server + kills.both).toBeGreaterThanOrEqual(figures.runs / SITES.length);
+    expect(acknowledgedTwice, 'bundle parts S3 had acknowledged were uploaded again').toBe(0);
   }, 3_600_000);
 });
