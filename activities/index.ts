@@ -6,6 +6,7 @@
  * host without the files. Workflows import only the types of these factories, so no activity code
  * enters the workflow bundle.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from './activity-deps.js';
 import { makeAwaitRegistration } from './await-registration.js';
 import { makeClaimHost } from './claim-host.js';
@@ -14,7 +15,7 @@ import { makeDeregisterImage } from './deregister-image.js';
 import { makeDownloadPart } from './download-part.js';
 import { makeLookupImage } from './lookup-image.js';
 import { makeFetchMetadata } from './metadata/fetch-metadata.js';
-import { timeStage, type Stage } from './metrics/image-proxy-metrics.js';
+import { countRegistration, timeStage, type Stage } from './metrics/image-proxy-metrics.js';
 import { makeProvisionNodes } from './provision-nodes.js';
 import { makeRegisterParts } from './register-parts.js';
 import { retriedFor } from './retry-for.js';
@@ -26,7 +27,7 @@ export function createSiteQueueActivities(deps: ActivityDeps) {
   return {
     claimHost: bounded(makeClaimHost(deps)),
     lookupImage: bounded(timed(deps, 'lookup', makeLookupImage(deps))),
-    fetchMetadata: bounded(timed(deps, 'metadata', makeFetchMetadata(deps))),
+    fetchMetadata: failsRegistration(deps, bounded(timed(deps, 'metadata', makeFetchMetadata(deps)))),
     awaitRegistration: makeAwaitRegistration(deps),
     provisionNodes: bounded(makeProvisionNodes(deps)),
     deregisterImage: bounded(makeDeregisterImage(deps)),
@@ -37,7 +38,8 @@ export function createSiteQueueActivities(deps: ActivityDeps) {
 /** Activities of this host's task queue: they read and write this host's cache. */
 export function createHostQueueActivities(deps: ActivityDeps) {
   return {
-    downloadPart: timed(deps, 'download', makeDownloadPart(deps)), // bounds its own retries: its progress restarts the clock
+    // Bounds its own retries: its progress restarts the clock.
+    downloadPart: failsRegistration(deps, timed(deps, 'download', makeDownloadPart(deps))),
     registerParts: retriedFor(deps.retryForMs, timed(deps, 'register', makeRegisterParts(deps))),
     releaseCacheHolds: makeReleaseCacheHolds(deps),
   };
@@ -46,6 +48,21 @@ export function createHostQueueActivities(deps: ActivityDeps) {
 /** The activity of a stage, timed for the metrics (imageproxy_stage_seconds). */
 function timed<A extends unknown[], R>(deps: ActivityDeps, stage: Stage, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return (...args) => timeStage(deps.backend.site, stage, () => fn(...args));
+}
+
+/**
+ * A final failure of this stage ends the registration: counted as a failed one (registerParts
+ * counts its own), so a wrong signature shows in imageproxy_registrations_total too.
+ */
+function failsRegistration<A extends unknown[], R>(deps: ActivityDeps, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.nonRetryable) countRegistration(deps.backend.site, 'failed');
+      throw err;
+    }
+  };
 }
 
 export type SiteQueueActivities = ReturnType<typeof createSiteQueueActivities>;

@@ -6,7 +6,9 @@
  * seed is the origin; then N plain aria2c leechers of the same torrent as the baseline. Prints
  * origin egress (× the image), wall time, CPU seconds per site and the load average.
  *
- *   npx tsx bench/fleet/run.ts [--sites 10] [--size-mib 512] [--origin-rate-mib 50] [--modes http,torrent] [--no-aria2]
+ *   npx tsx bench/fleet/run.ts [--sites 10] [--size-mib 512] [--origin-rate-mib 50] [--modes http,torrent] [--no-aria2] [--keep]
+ *
+ * `--keep` leaves the hosts' data dirs (their worker.log) under .bench-tmp/ to read afterwards.
  *
  * Long (minutes): not part of `npm test`. Figures go to docs/fleet.md.
  */
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     'origin-rate-mib': { type: 'string', default: '0' },
     modes: { type: 'string', default: 'http,torrent' },
     'no-aria2': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
   },
 });
 const siteCount = Number(values.sites);
@@ -147,7 +150,7 @@ async function main(): Promise<void> {
       return figures;
     } finally {
       await Promise.all(started.map((h) => h.program.stop('SIGTERM')));
-      await rm(dir, { recursive: true, force: true });
+      if (!values.keep) await rm(dir, { recursive: true, force: true });
     }
   }
 
@@ -192,7 +195,8 @@ async function main(): Promise<void> {
     await origin.stop();
     await temporalConnection.close();
     await temporal.stop();
-    await rm(root, { recursive: true, force: true });
+    if (values.keep) console.log(`kept: ${root}`);
+    else await rm(root, { recursive: true, force: true });
   }
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }

@@ -97,16 +97,41 @@ describe('a cluster behind TLS (nginx, mTLS and API key)', () => {
       .toBe('done');
   });
 
-  it('the CLI connects through a profile file (TEMPORAL_CONFIG_FILE) alone', async () => {
+  it('a worker, the CLI and the JSON front connect through a profile file (TEMPORAL_CONFIG_FILE) alone, and register an image', async () => {
     const profile = join(dataDir, 'temporal.toml');
     await writeFile(
       profile,
       `[profile.secure]\naddress = "${proxy.mtlsAddress}"\nnamespace = "default"\n[profile.secure.tls]\n` +
         `client_cert_path = "${pki.clientCert}"\nclient_key_path = "${pki.clientKey}"\nserver_ca_cert_path = "${pki.caCert}"\nserver_name = "localhost"\n`,
     );
-    const status = await runProcess('node', [CLI, 'status', image.guid, '--json'], { env: { ...base, TEMPORAL_CONFIG_FILE: profile, TEMPORAL_PROFILE: 'secure' } });
+    const profileEnv = { ...base, TEMPORAL_CONFIG_FILE: profile, TEMPORAL_PROFILE: 'secure' };
+    const status = await runProcess('node', [CLI, 'status', image.guid, '--json'], { env: profileEnv });
     expect(status.stderr).toBe('');
     expect(JSON.parse(status.stdout) as { status: string }).toMatchObject({ status: 'COMPLETED', stage: 'done' });
+
+    // Only workers configured by the profile are left to do the work.
+    for (const r of running.splice(0)) await r.stop();
+    const worker = startProcess('node', [CLI, 'worker'], { env: profileEnv });
+    running.push(worker);
+    await worker.waitFor(/serving sites/, 90_000);
+    expect(worker.output()).toContain(`${proxy.mtlsAddress} (namespace default, mTLS (client certificate))`);
+    const port = await freePort();
+    const front = startProcess('node', [CLI, 'serve', '--http-port', String(port)], { env: profileEnv });
+    running.push(front);
+    await front.waitFor(/JSON: /, 60_000);
+    const third = await publishSampleImage(origin, { sizes: { FILESYSTEM: 64 << 10 } });
+    const posted = await fetch(`http://127.0.0.1:${port}/v1/images`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: third.url, guid: third.guid, sites: [site] }),
+    });
+    expect(posted.status).toBe(202);
+    await expect
+      .poll(async () => ((await (await fetch(`http://127.0.0.1:${port}/v1/images/${third.guid}`)).json()) as { sites: { stage: string }[] }).sites[0]?.stage, {
+        timeout: 60_000,
+        interval: 500,
+      })
+      .toBe('done');
   });
 
   it('without the certificate, or trusting another CA, the CLI, the front and a worker fail fast, naming the address and the TLS problem', async () => {

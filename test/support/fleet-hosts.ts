@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Program } from './bittorrent-peers.js';
+import { freePort, Program } from './bittorrent-peers.js';
 
 export interface FleetHostOptions {
   site: string;
@@ -22,6 +22,8 @@ export interface FleetHostOptions {
   workflowBundlePath?: string;
   /** Every host started is pushed here at once, so a caller can stop it even if its start fails. */
   started?: FleetHost[];
+  /** Serve Prometheus metrics on a free loopback port (`--metrics-port`). */
+  metrics?: boolean;
 }
 
 export interface FleetHost {
@@ -29,6 +31,8 @@ export interface FleetHost {
   program: Program;
   /** Parsed JSON log lines so far. */
   logLines(): Promise<Record<string, unknown>[]>;
+  /** The metrics endpoint, when started with `metrics`. */
+  metricsUrl?: string;
 }
 
 export async function startFleetHost(o: FleetHostOptions): Promise<FleetHost> {
@@ -53,11 +57,14 @@ export async function startFleetHost(o: FleetHostOptions): Promise<FleetHost> {
     IMAGEPROXY_LOG_LEVEL: o.logLevel ?? 'info',
     ...(o.workflowBundlePath ? { IMAGEPROXY_WORKFLOW_BUNDLE: o.workflowBundlePath } : {}),
   };
-  const child = spawn(process.execPath, [resolve('bin/imageproxy.js'), 'worker', '--site', o.site], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const metricsPort = o.metrics ? await freePort() : undefined;
+  const args = [resolve('bin/imageproxy.js'), 'worker', '--site', o.site, ...(metricsPort ? ['--metrics-port', String(metricsPort)] : [])];
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const program = new Program(o.hostId, child, join(o.dataDir, 'worker.log'));
   const host: FleetHost = {
     site: o.site,
     program,
+    ...(metricsPort ? { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` } : {}),
     async logLines() {
       return (await program.log())
         .split('\n')

@@ -3,7 +3,7 @@
  * ImageProxy's search attributes, as a new namespace is): it refuses to start until
  * `imageproxy setup` ran; it announces a deployment version and gets work once that version is
  * made current with the Temporal CLI's documented command; its metrics endpoint shows the counters
- * of the registration it did; SIGTERM stops it cleanly.
+ * of the registrations it did (an eviction included: its cache has a small quota); SIGTERM stops it cleanly.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ describe('imageproxy worker on a namespace of its own', () => {
     origin = await new HttpOrigin().start();
     dataDir = await newTestDir('prod-worker');
     const config = join(dataDir, 'config.json');
-    await writeFile(config, JSON.stringify({ sites: { [siteA]: { type: 'local' }, [siteB]: { type: 'local' } }, defaultSite: siteA, http: LOOPBACK_HTTP }));
+    await writeFile(config, JSON.stringify({ sites: { [siteA]: { type: 'local' }, [siteB]: { type: 'local' } }, defaultSite: siteA, http: LOOPBACK_HTTP, cache: { maxBytes: 400 << 10 } }));
     env = { IMAGEPROXY_LOG_LEVEL: 'info', TEMPORAL_ADDRESS: server.address, IMAGEPROXY_DATA_DIR: dataDir, IMAGEPROXY_CONFIG: config, IMAGEPROXY_BUILD_ID: buildId };
   });
 
@@ -88,14 +88,28 @@ describe('imageproxy worker on a namespace of its own', () => {
       expect(reg.code).toBe(0);
     }
 
+    // A second image does not fit beside the first in the 400 KiB cache: the first one's part, no
+    // longer held by a run, is evicted.
+    const second = await publishSampleImage(origin, { sizes: { FILESYSTEM: 256 << 10 } });
+    const reg2 = await runProcess('node', [CLI, 'register', '--url', second.url, '--guid', second.guid, '--site', siteA, '--json'], { env });
+    expect(reg2.stderr).toBe('');
+
+    // A part whose bytes do not match its signature fails the registration, and is counted so.
+    const wrong = await publishSampleImage(origin, { sizes: { FILESYSTEM: 64 << 10 }, editMetadata: (xml) => xml.replace(/<signature>([0-9a-f])/, (_, c: string) => `<signature>${c === '0' ? '1' : '0'}`) });
+    const reg3 = await runProcess('node', [CLI, 'register', '--url', wrong.url, '--guid', wrong.guid, '--site', siteB, '--json'], { env });
+    expect(reg3.code).not.toBe(0);
+    expect(reg3.stderr).toMatch(/the metadata says/);
+
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? 0);
     expect(value(/^imageproxy_bytes_fetched_total\{transport="http",source="origin"\} (\d+)/m)).toBeGreaterThanOrEqual(256 << 10);
-    expect(value(new RegExp(`^imageproxy_registrations_total\\{site="${siteA}",outcome="registered"\\} (\\d+)`, 'm'))).toBe(1);
+    expect(value(new RegExp(`^imageproxy_registrations_total\\{site="${siteA}",outcome="registered"\\} (\\d+)`, 'm'))).toBe(2);
+    expect(value(new RegExp(`^imageproxy_registrations_total\\{site="${siteB}",outcome="failed"\\} (\\d+)`, 'm'))).toBe(1);
     expect(value(/^imageproxy_cache_lookups_total\{result="miss"\} (\d+)/m)).toBeGreaterThan(0);
     // The second site found the parts the first one fetched.
     expect(value(/^imageproxy_cache_lookups_total\{result="hit"\} (\d+)/m)).toBeGreaterThan(0);
     expect(value(/^imageproxy_cache_bytes_held\{cache="[^"]+"\} (\d+)/m)).toBeGreaterThanOrEqual(256 << 10);
+    expect(value(/^imageproxy_cache_evictions_total(?:\{[^}]*\})? (\d+)/m)).toBeGreaterThan(0);
     expect(value(new RegExp(`^imageproxy_stage_seconds_count\\{site="${siteA}",stage="download"\\} (\\d+)`, 'm'))).toBeGreaterThan(0);
     // The Temporal runtime's own worker metrics, merged in.
     expect(value(/^temporal_workflow_completed\{[^}]*\} (\d+)/m)).toBeGreaterThan(0);

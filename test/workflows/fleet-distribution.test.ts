@@ -91,7 +91,7 @@ describe('fleet distribution between worker processes', { timeout: 240_000 }, ()
 
   it('the origin sends the part about once to three sites; each host holds its own verified copy', async () => {
     const image = await publish(uniqueName('fleet-once'));
-    const { sites } = await startHosts('once', [await loopbackPeer(), await loopbackPeer(), await loopbackPeer()]);
+    const { sites } = await startHosts('once', [await loopbackPeer(), await loopbackPeer(), await loopbackPeer()], { metrics: true });
     const result = await world.client.distributeImage({ url: image.url, guid: image.guid, sites, coordinatorSite: sites[0]! });
     await expectRegistered(result, image.sha1);
     expect(origin.bytesSentOf(image.partPath)).toBeLessThanOrEqual(SIZE * 1.2);
@@ -102,6 +102,19 @@ describe('fleet distribution between worker processes', { timeout: 240_000 }, ()
       expect((await logsOf(host, 'part ready')).length).toBe(1);
     }
     expect(fromPeers).toBe(2);
+    // The metrics say the same: bytes went between hosts, and each later host took its copy from peers.
+    const counter = async (host: FleetHost, pattern: RegExp): Promise<number> => {
+      const text = await (await fetch(host.metricsUrl!)).text();
+      return [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    let served = 0;
+    let fetchedFromPeers = 0;
+    for (const host of hosts) {
+      served += await counter(host, /^imageproxy_bytes_served_to_peers_total\{[^}]*\} (\d+)/gm);
+      fetchedFromPeers += await counter(host, /^imageproxy_bytes_fetched_total\{[^}]*source="peer"[^}]*\} (\d+)/gm);
+    }
+    expect(fetchedFromPeers).toBeGreaterThanOrEqual(2 * SIZE);
+    expect(served).toBeGreaterThanOrEqual(2 * SIZE);
   });
 
   it('a peer serving corrupt bytes is dropped for the part, the bytes come from elsewhere, every site registers', async () => {

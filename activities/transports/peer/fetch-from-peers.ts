@@ -107,7 +107,12 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
     return nextNew < count && nextNew < written + MAX_AHEAD ? nextNew++ : undefined;
   };
 
-  /** The least busy peer known to have bytes up to `end`; else the least busy, furthest one. */
+  /**
+   * The least busy peer known to have bytes up to `end`; else the one furthest along (the least
+   * busy on a tie). A peer that is behind holds the
+   * request until its own download gets there, so asking the furthest one keeps the hosts from
+   * waiting on each other in a chain.
+   */
   const pickPeer = (end: number): string | 'wait' | undefined => {
     const alive = [...peers].filter(([, s]) => !s.dropped);
     if (alive.length === 0) return undefined;
@@ -115,8 +120,8 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
     const ready = alive.filter(([, s]) => s.behindUntil <= now);
     if (ready.length === 0) return 'wait';
     const having = ready.filter(([, s]) => s.has >= end);
-    const pool = having.length > 0 ? having : ready;
-    return pool.reduce((a, b) => (b[1].inflight < a[1].inflight || (b[1].inflight === a[1].inflight && b[1].has > a[1].has) ? b : a))[0];
+    if (having.length > 0) return having.reduce((a, b) => (b[1].inflight < a[1].inflight ? b : a))[0];
+    return ready.reduce((a, b) => (b[1].has > a[1].has || (b[1].has === a[1].has && b[1].inflight < a[1].inflight) ? b : a))[0];
   };
 
   const store = (index: number, data: Buffer): Promise<unknown> => {
@@ -183,7 +188,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
         continue;
       }
       size ??= answer.total;
-      state.has = Math.max(state.has, span.start + answer.data.length);
+      state.has = Math.max(state.has, span.start + answer.data.length, answer.progress ?? 0);
       const sha256 = createHash('sha256').update(answer.data).digest('hex');
       if (trusted && trusted.sha256[index] !== sha256) {
         queue.unshift(index);

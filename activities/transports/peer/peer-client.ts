@@ -5,7 +5,8 @@ import { parseContentRange, PART_PATH_PREFIX } from './peer-wire.js';
 
 /** What a peer answered for a range. */
 export type RangeAnswer =
-  | { kind: 'bytes'; data: Buffer; total: number }
+  /** `progress`: the bytes the peer has of the part, when it said. */
+  | { kind: 'bytes'; data: Buffer; total: number; progress?: number }
   /** The peer has the part but not these bytes yet (it is still downloading; `progress`: its bytes so far). */
   | { kind: 'behind'; progress?: number }
   /** The peer cannot help with this part (unreachable, no such part, refused us, broke the wire). */
@@ -80,7 +81,10 @@ export function createPeerClient(options: PeerClientOptions): { fetchRange: Fetc
         res.on('end', () => {
           const expected = range.end - range.start + 1;
           if (length !== expected) done({ kind: 'failed', reason: `sent ${length} of ${expected} bytes` });
-          else done({ kind: 'bytes', data: Buffer.concat(chunks, length), total: range.total });
+          else {
+            const progress = Number(res.headers['x-part-progress']);
+            done({ kind: 'bytes', data: Buffer.concat(chunks, length), total: range.total, ...(Number.isFinite(progress) ? { progress } : {}) });
+          }
         });
       });
       req.end();

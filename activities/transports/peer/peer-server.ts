@@ -111,14 +111,15 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
     res.writeHead(found === null ? 503 : 404, progress !== undefined ? { 'x-part-progress': String(progress) } : {}).end();
     return;
   }
-  const { file, total } = found;
+  const { file, total, has } = found;
   try {
     const end = Math.min(range[1], total - 1);
     if (range[0] > end) {
       res.writeHead(416, { 'content-range': `bytes */${total}` }).end();
       return;
     }
-    res.writeHead(206, { 'content-range': `bytes ${range[0]}-${end}/${total}`, 'content-length': String(end - range[0] + 1) });
+    // How far this host has the part: the asker sends its next pieces to the host furthest along.
+    res.writeHead(206, { 'content-range': `bytes ${range[0]}-${end}/${total}`, 'content-length': String(end - range[0] + 1), 'x-part-progress': String(has) });
     await new Promise<void>((resolve, reject) => {
       const stream = file.createReadStream({ start: range[0], end, autoClose: false, highWaterMark: 1 << 18 });
       stream.on('error', reject);
@@ -139,18 +140,23 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
 const knownReady = new Map<string, { path: string; size: number }>();
 
 /**
- * The open file of the part and its total size: the verified copy, or a growing one that has byte
- * `last` (waiting a little for it). undefined: not here; null: here, but not that far yet. The
+ * The open file of the part, its total size and the bytes this host has of it: the verified copy,
+ * or a growing one that has byte `last` (waiting a little for it). undefined: not here; null: here, but not that far yet. The
  * wait looks at the growing file only (no index lookups while polling).
  */
-async function openPart(cache: Pick<HostCache, 'nameOf' | 'lookup'>, name: string, last: number, req: IncomingMessage): Promise<{ file: FileHandle; total: number } | null | undefined> {
+async function openPart(
+  cache: Pick<HostCache, 'nameOf' | 'lookup'>,
+  name: string,
+  last: number,
+  req: IncomingMessage,
+): Promise<{ file: FileHandle; total: number; has: number } | null | undefined> {
   const hash = hashOfName(name)!;
   const deadline = Date.now() + WAIT_FOR_BYTES_MS;
   for (;;) {
     const known = knownReady.get(name);
     if (known) {
       const file = await open(known.path, 'r').catch(() => undefined);
-      if (file) return { file, total: known.size };
+      if (file) return { file, total: known.size, has: known.size };
       knownReady.delete(name); // evicted since
     }
     const growing = growingParts.get(name);
@@ -161,7 +167,7 @@ async function openPart(cache: Pick<HostCache, 'nameOf' | 'lookup'>, name: strin
       if (file) {
         growingFile = true;
         const size = (await file.stat()).size;
-        if (size > Math.min(last, growing.bytesTotal - 1)) return { file, total: growing.bytesTotal };
+        if (size > Math.min(last, growing.bytesTotal - 1)) return { file, total: growing.bytesTotal, has: size };
         await file.close();
       }
     }

@@ -54,6 +54,34 @@ describe('fetchFromPeers', () => {
     logger,
   });
 
+  it('asks the peer furthest along, not a peer that is itself still waiting for the bytes', async () => {
+    // 'ahead' is still downloading (a piece every 30 ms) and, like a real peer, holds a request for
+    // bytes it does not have yet until they come. 'late' joined first but has nothing: it holds a
+    // request 300 ms, then says so. Asking 'late' again and again is what chained the hosts up.
+    const count = 40;
+    const big = pseudoRandomBytes(count * PIECE_BYTES, 11);
+    const startedAt = Date.now();
+    const available = (): number => Math.min(count, Math.floor((Date.now() - startedAt) / 30) + 1) * PIECE_BYTES;
+    const asked: Record<string, number> = {};
+    const fetchRange: FetchRange = async (peer, _name, start, end) => {
+      asked[peer] = (asked[peer] ?? 0) + 1;
+      if (peer === 'late') {
+        await new Promise((r) => setTimeout(r, 300));
+        return { kind: 'behind', progress: 0 };
+      }
+      while (available() < end) await new Promise((r) => setTimeout(r, 5));
+      return { kind: 'bytes', data: Buffer.from(big.subarray(start, end)), total: big.length, progress: available() };
+    };
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'big'), big);
+    const bigPieces = await hashPieces(join(dir, 'big'), big.length);
+    const got = await fetchFromPeers({ ...base(fetchRange, ['late', 'ahead']), pieces: bigPieces, refresh: async () => ({ peers: [] }) });
+    expect(got).toMatchObject({ ok: true, bytes: big.length });
+    expect(asked.ahead).toBe(count);
+    // Only in the first round, before 'ahead' said how far it is.
+    expect(asked.late).toBeLessThanOrEqual(2);
+  });
+
   it('checks each piece against the known piece hashes and drops the peer that sent a bad one', async () => {
     const got = await fetchFromPeers({ ...base(peers({ a: 'bad', b: 'good' }), ['a', 'b']), pieces, refresh: async () => ({ peers: [] }) });
     expect(got).toMatchObject({ ok: true, bytes: SIZE, hashHex: sha1 });
