@@ -83,8 +83,10 @@ describe(`a site down for ${OUTAGE_MS / 60_000} min in the middle of a registrat
   it('S3 and xcatd down at once: both registrations complete once their site is back, and no part goes up twice', async () => {
     const eucaImage = await publishSampleImage(origin, { sizes: { FILESYSTEM: 30 * MiB } }); // three bundle parts
     const xcatImage = await publishNetbootSet(origin, { rootSize: 4 * MiB });
+    const doneAt = (p: Promise<unknown>): Promise<number> => p.then(() => Date.now());
     const eucaRun = world.client.registerImage({ url: eucaImage.url, guid: eucaImage.guid, site: euca });
     const xcatRun = world.client.registerImage({ url: xcatImage.url, guid: xcatImage.guid, site: xcat });
+    const [eucaDone, xcatDone] = [doneAt(eucaRun), doneAt(xcatRun)];
 
     // Eucalyptus: S3 goes down once it holds the first bundle part and the second is on its way.
     const eucaOutage = (async () => {
@@ -94,8 +96,9 @@ describe(`a site down for ${OUTAGE_MS / 60_000} min in the middle of a registrat
       const before = { requests: proxy.requests.length, held: partKeys(proxy.succeeded) };
       const said = await retryingStatus(eucaImage.guid, euca);
       await sleep(OUTAGE_MS - (Date.now() - downAt));
+      const saidLast = (await world.client.getStatus(eucaImage.guid, euca))?.retrying;
       await proxy.comeBack();
-      return { ...before, said, downFor: Date.now() - downAt };
+      return { ...before, said, saidLast, downFor: Date.now() - downAt, backAt: Date.now() };
     })();
 
     // xCAT: xcatd goes down while the root archive is being uploaded, so mkdef meets it after the upload.
@@ -106,11 +109,20 @@ describe(`a site down for ${OUTAGE_MS / 60_000} min in the middle of a registrat
       const downAt = Date.now();
       const said = await retryingStatus(xcatImage.guid, xcat);
       await sleep(OUTAGE_MS - (Date.now() - downAt));
+      const saidLast = (await world.client.getStatus(xcatImage.guid, xcat))?.retrying;
       await mn.clearFailures();
-      return { said, downFor: Date.now() - downAt };
+      return { said, saidLast, downFor: Date.now() - downAt, backAt: Date.now() };
     })();
 
     const [eucaResult, xcatResult, eucaSeen, xcatSeen] = await Promise.all([eucaRun, xcatRun, eucaOutage, xcatOutage]);
+    const seconds = (ms: number): number => Math.round(ms / 100) / 10;
+    const figures = {
+      s3: { downSeconds: seconds(eucaSeen.downFor), doneSecondsAfterBack: seconds((await eucaDone) - eucaSeen.backAt), statusAtEnd: eucaSeen.saidLast },
+      xcatd: { downSeconds: seconds(xcatSeen.downFor), doneSecondsAfterBack: seconds((await xcatDone) - xcatSeen.backAt), statusAtEnd: xcatSeen.saidLast },
+      s3PartPuts: partKeys(proxy.requests).length,
+      s3PartsAcknowledged: partKeys(proxy.succeeded).length,
+    };
+    console.log(`outage figures: ${JSON.stringify(figures)}`);
     expect(eucaSeen.said).toMatch(/retrying: registerParts: .*(ECONNREFUSED|connect|socket)/i);
     expect(xcatSeen.said).toMatch(/retrying: registerParts: .*xcatd/i);
     expect(eucaSeen.downFor).toBeGreaterThanOrEqual(OUTAGE_MS);
