@@ -113,6 +113,9 @@ export class WorkerHost {
         IMAGEPROXY_HOST_ID: this.o.hostId,
         IMAGEPROXY_LOG_LEVEL: 'info',
         IMAGEPROXY_WORKFLOW_BUNDLE: this.o.workflowBundlePath,
+        // One version for every restart: a commit made while the test runs must not start a new
+        // build id that the server's current version (the first worker's) would not route runs to.
+        IMAGEPROXY_BUILD_ID: 'chaos-test',
       },
     });
     await this.proc.waitFor(/serving sites/, 120_000);

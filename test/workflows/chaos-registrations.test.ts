@@ -224,6 +224,7 @@ describe(`chaos: SIGKILL of worker and Temporal during registrations (CHAOS_RUNS
       const results = await Promise.all(SITES.map((site, i) => resultOf(images[i]!, site, 300_000)));
       await chaos;
       pairTimes.push(Date.now() - start);
+      console.log(`chaos: pair ${pairTimes.length} of ${Math.ceil(RUNS / SITES.length)} registered in ${((Date.now() - start) / 1000).toFixed(1)} s; kills so far ${JSON.stringify(kills)}`);
       eucaRegistered++;
       for (const [i, site] of SITES.entries()) await expectRegisteredOnce(images[i]!, site, results[i]!);
       localGuids.push(images[0]!.guid);
