@@ -93,11 +93,12 @@ describe(`chaos: SIGKILL of worker and Temporal during registrations (CHAOS_RUNS
 
   /** Start the registration, surviving a server that is down meanwhile. */
   async function startRun(image: PublishedImage, site: Site): Promise<void> {
-    for (;;) {
+    for (const until = Date.now() + 60_000; ; ) {
       try {
         await client.start({ url: image.url, guid: image.guid, site });
         return;
-      } catch {
+      } catch (err) {
+        if (Date.now() > until) throw err;
         await sleep(500);
       }
     }
@@ -113,15 +114,18 @@ describe(`chaos: SIGKILL of worker and Temporal during registrations (CHAOS_RUNS
         await temporal.up();
         await host.up();
       }
+      let result: RegisterImageResult | undefined;
+      let status: string | undefined;
       try {
-        const result = (await Promise.race([handle.result(), sleep(5000).then(() => undefined)])) as RegisterImageResult | undefined;
-        if (result) {
-          expect((await handle.describe()).status.name).toBe('COMPLETED');
-          return result;
-        }
+        result = (await Promise.race([handle.result(), sleep(5000).then(() => undefined)])) as RegisterImageResult | undefined;
+        if (result) status = (await handle.describe()).status.name;
       } catch (err) {
         if (/failed|terminated|cancel/i.test((err as Error).name)) throw err;
         await sleep(500); // the server is restarting
+      }
+      if (result && status) {
+        expect(status).toBe('COMPLETED');
+        return result;
       }
     }
   }
