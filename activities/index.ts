@@ -15,20 +15,24 @@ import { makeDeregisterImage } from './deregister-image.js';
 import { makeDownloadPart } from './download-part.js';
 import { makeLookupImage } from './lookup-image.js';
 import { makeFetchMetadata } from './metadata/fetch-metadata.js';
+import { makeAwaitRunsClosed, makeFindRunsAhead } from './image-turn.js';
 import { countRegistration, timeStage, type Stage } from './metrics/image-proxy-metrics.js';
 import { makeProvisionNodes } from './provision-nodes.js';
 import { makeRegisterParts } from './register-parts.js';
 import { retriedFor } from './retry-for.js';
+import { withRetryNotice } from './notify-retry.js';
 import { makeReleaseCacheHolds } from './release-cache-holds.js';
 
 /** Activities of the site's task queue: short calls any worker of the site may serve. */
 export function createSiteQueueActivities(deps: ActivityDeps) {
-  const bounded = <A extends unknown[], R>(activity: (...args: A) => Promise<R>) => retriedFor(deps.retryForMs, activity);
+  const bounded = <A extends unknown[], R>(activity: (...args: A) => Promise<R>) => withRetryNotice(deps.temporal, retriedFor(deps.retryForMs, activity));
   return {
     claimHost: bounded(makeClaimHost(deps)),
     lookupImage: bounded(timed(deps, 'lookup', makeLookupImage(deps))),
     fetchMetadata: failsRegistration(deps, bounded(timed(deps, 'metadata', makeFetchMetadata(deps)))),
     awaitRegistration: makeAwaitRegistration(deps),
+    findRunsAhead: makeFindRunsAhead(deps),
+    awaitRunsClosed: makeAwaitRunsClosed(deps),
     provisionNodes: bounded(makeProvisionNodes(deps)),
     deregisterImage: bounded(makeDeregisterImage(deps)),
     ...makeCleanUpActivities(deps),
@@ -39,8 +43,8 @@ export function createSiteQueueActivities(deps: ActivityDeps) {
 export function createHostQueueActivities(deps: ActivityDeps) {
   return {
     // Bounds its own retries: its progress restarts the clock.
-    downloadPart: failsRegistration(deps, timed(deps, 'download', makeDownloadPart(deps))),
-    registerParts: retriedFor(deps.retryForMs, timed(deps, 'register', makeRegisterParts(deps))),
+    downloadPart: withRetryNotice(deps.temporal, failsRegistration(deps, timed(deps, 'download', makeDownloadPart(deps)))),
+    registerParts: withRetryNotice(deps.temporal, retriedFor(deps.retryForMs, timed(deps, 'register', makeRegisterParts(deps)))),
     releaseCacheHolds: makeReleaseCacheHolds(deps),
   };
 }

@@ -13,6 +13,8 @@ import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisio
 import { nodesProblem, type ProvisionNodesResult } from '../common/provision-contract.js';
 import { cleanUpRunText, deregisterRunText, imageRunText, provisionRunText } from '../common/run-descriptions.js';
 import {
+  ImageGuidKey,
+  ImageSiteKey,
   progressQuery,
   type RegisterImageInput,
   type RegisterImageResult,
@@ -158,13 +160,16 @@ export class ImageProxyClient {
     validateTarget(guid, site);
     const problem = nodesProblem(nodes);
     if (problem) throw new InvalidRequestError(problem);
+    const text = provisionRunText(guid, site, nodes);
     const handle = await this.temporal.workflow.start<typeof provisionNodes>('provisionNodes', {
       args: [{ guid, site, nodes: [...nodes] }],
       workflowId: provisionWorkflowId(site, guid, nodes),
       taskQueue: siteTaskQueue(site),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      ...provisionRunText(guid, site, nodes),
+      ...text,
+      // In visibility from the start: runs of the same (site, GUID) find it there to take turns (activities/image-turn.ts).
+      typedSearchAttributes: [...text.typedSearchAttributes, { key: ImageGuidKey, value: guid }, { key: ImageSiteKey, value: site }],
     });
     try {
       return await handle.result();

@@ -24,6 +24,7 @@ export function formatDuration(seconds: number): string {
  * parts together (`bar` adds a progress bar, for terminals).
  */
 export function progressLine(p: RegisterProgress, opts: { bar: boolean }): string {
+  if (p.waiting) return `${p.stage}: ${p.waiting}`; // its turn on (site, GUID) has not come yet
   if (p.stage !== 'download' || p.parts.length === 0) return p.stage;
   const done = p.parts.reduce((n, part) => n + part.bytesDone, 0);
   const known = p.parts.every((part) => part.bytesTotal !== undefined);

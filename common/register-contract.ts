@@ -59,6 +59,10 @@ export interface RegisterProgress {
   parts: PartProgress[];
   ids?: ImageIds;
   error?: string;
+  /** Set while the run waits for an operation on the same (site, GUID) asked before it (common/image-turn.ts). */
+  waiting?: string;
+  /** Set while an activity is retried: `retrying: <activity>: <last error> (attempt N, next in T s)` (common/retry-notice.ts). */
+  retrying?: string;
 }
 
 export const progressQuery = defineQuery<RegisterProgress>('progress');
@@ -67,6 +71,11 @@ export const progressQuery = defineQuery<RegisterProgress>('progress');
 export const ImageGuidKey = defineSearchAttributeKey('ImageGuid', SearchAttributeType.KEYWORD);
 export const ImageSiteKey = defineSearchAttributeKey('ImageSite', SearchAttributeType.KEYWORD);
 export const ImageStageKey = defineSearchAttributeKey('ImageStage', SearchAttributeType.KEYWORD);
+/**
+ * The run's one-line summary, set when it starts. The UI's workflow list shows search attributes as
+ * columns but not the summary itself (user metadata is on each run's page only).
+ */
+export const ImageSummaryKey = defineSearchAttributeKey('ImageSummary', SearchAttributeType.KEYWORD);
 
 /** Names to register on a Temporal server (`temporal server start-dev --search-attribute NAME=Keyword`). */
-export const SEARCH_ATTRIBUTE_NAMES = ['ImageGuid', 'ImageSite', 'ImageStage'] as const;
+export const SEARCH_ATTRIBUTE_NAMES = ['ImageGuid', 'ImageSite', 'ImageStage', 'ImageSummary'] as const;

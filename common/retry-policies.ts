@@ -10,11 +10,15 @@ import { NON_RETRYABLE_ERROR_TYPES } from './errors.js';
 /** How long a fault that may get better is retried when the config says nothing. */
 export const DEFAULT_RETRY_FOR = '6h';
 
+const INITIAL_INTERVAL_MS = 1000;
+const BACKOFF_COEFFICIENT = 2;
+const MAXIMUM_INTERVAL_MS = 60_000;
+
 /** Retried until `retryFor` has passed (the activity decides when to stop). */
 export const RETRY_BY_TIME = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '1m',
+  initialInterval: INITIAL_INTERVAL_MS,
+  backoffCoefficient: BACKOFF_COEFFICIENT,
+  maximumInterval: MAXIMUM_INTERVAL_MS,
   nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
 };
 
@@ -33,3 +37,8 @@ export const ACTIVITY_RETRY = {
   /** A dead host's holds are released by its own worker: two tries, then the run goes on. */
   releaseCacheHolds: { maximumAttempts: 2 },
 };
+
+/** How long Temporal waits after the failure of attempt `failed` (1-based) under RETRY_BY_TIME. */
+export function retryDelayMs(failed: number): number {
+  return Math.min(INITIAL_INTERVAL_MS * BACKOFF_COEFFICIENT ** (failed - 1), MAXIMUM_INTERVAL_MS);
+}

@@ -4,8 +4,10 @@
  * activity call. Pure string work, workflow-safe; URLs are shown without user-info or query string,
  * which may carry credentials.
  */
+import type { SearchAttributePair } from '@temporalio/common';
 import { formatBytes } from '../config/byte-size.js';
 import type { ContentHash, ImageIds, ImagePart, PartType } from './image-types.js';
+import { ImageSummaryKey } from './register-contract.js';
 
 /** Temporal shows at most this much of a summary; we keep under it in UTF-8 bytes. */
 export const SUMMARY_MAX_BYTES = 200;
@@ -89,38 +91,46 @@ export function imageRunDetails(t: ImageRunTarget): string {
   ].join('\n');
 }
 
-/** What a workflow is started with, for the UI: a one-line summary and Markdown details. */
+/**
+ * What a workflow is started with, for the UI: a one-line summary and Markdown details, and the
+ * summary again as the `ImageSummary` search attribute, which the UI's workflow list can show.
+ */
 export interface RunText {
   staticSummary: string;
   staticDetails: string;
+  typedSearchAttributes: SearchAttributePair[];
+}
+
+function runText(staticSummary: string, staticDetails: string): RunText {
+  return { staticSummary, staticDetails, typedSearchAttributes: [{ key: ImageSummaryKey, value: staticSummary }] };
 }
 
 /** For a registration, prefetch or distribution of an image. */
 export function imageRunText(t: ImageRunTarget): RunText {
-  return { staticSummary: imageRunSummary(t), staticDetails: imageRunDetails(t) };
+  return runText(imageRunSummary(t), imageRunDetails(t));
 }
 
 export function deregisterRunText(guid: string, site: string): RunText {
-  return { staticSummary: deregisterSummary(guid, site), staticDetails: targetDetails({ Operation: 'deregister', GUID: `\`${guid}\``, Site: `\`${site}\`` }) };
+  return runText(deregisterSummary(guid, site), targetDetails({ Operation: 'deregister', GUID: `\`${guid}\``, Site: `\`${site}\`` }));
 }
 
 export function provisionRunText(guid: string, site: string, nodes: readonly string[]): RunText {
-  return {
-    staticSummary: provisionSummary(guid, site, nodes),
-    staticDetails: targetDetails({ Operation: 'provision nodes (nodeset)', GUID: `\`${guid}\``, Site: `\`${site}\``, Nodes: nodes.join(', ') }),
-  };
+  return runText(
+    provisionSummary(guid, site, nodes),
+    targetDetails({ Operation: 'provision nodes (nodeset)', GUID: `\`${guid}\``, Site: `\`${site}\``, Nodes: nodes.join(', ') }),
+  );
 }
 
 export function cleanUpRunText(site: string, cutoff: { olderThanDays?: number; notRequestedSince?: string }, dryRun?: boolean): RunText {
-  return {
-    staticSummary: cleanUpSummary(site, cutoff, dryRun),
-    staticDetails: targetDetails({
+  return runText(
+    cleanUpSummary(site, cutoff, dryRun),
+    targetDetails({
       Operation: 'clean-up of cloud images (collectGarbage)',
       Site: `\`${site}\``,
       'Not requested': cutoff.notRequestedSince ? `since ${cutoff.notRequestedSince}` : `for ${cutoff.olderThanDays ?? '?'} days`,
       'Dry run': dryRun ? 'yes: nothing is removed' : 'no',
     }),
-  };
+  );
 }
 
 /** `deregister 517ed2b0 from cloud-a`. */
@@ -175,11 +185,17 @@ export interface RunState {
   ids?: ImageIds;
   error?: string;
   alreadyRegistered?: boolean;
+  /** What the run waits for before its turn on (site, GUID) (common/image-turn.ts). */
+  waiting?: string;
+  /** What is being retried (common/retry-notice.ts). */
+  retrying?: string;
 }
 
 export function registerCurrentDetails(s: RunState): string {
   const done = s.parts.filter((p) => p.size !== undefined).length;
   const lines = [`**Stage:** ${s.stage}${s.parts.length > 0 ? ` · parts in the cache: ${done} of ${s.parts.length}` : ''}`];
+  if (s.waiting) lines.push('', `**Waiting:** ${s.waiting}`);
+  if (s.retrying) lines.push('', `**Retrying:** ${s.retrying}`);
   if (s.error) lines.push('', `**Failed:** ${s.error}`);
   if (s.ids) {
     lines.push('', `**Ids at ${s.site}**${s.alreadyRegistered ? ' (already registered)' : ''}:`, '');

@@ -5,9 +5,10 @@
  * `temporal workflow show -o json` prints it into test/workflows/histories/<type>-<case>.json.
  *
  *   npx tsx scripts/capture-histories.ts          # then commit the changed files
+ *   npx tsx scripts/capture-histories.ts turns    # writes <type>-<case>-turns.json beside the older files
  *
  * Run it after a deliberate, patched() change to workflow code, so the suite also holds runs of
- * the new code; keep the older files: they are what running workflows replay.
+ * the new code; keep the older files (give a suffix): they are what running workflows replay.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,6 +26,8 @@ import { findTemporalCli } from '../workers/temporal-cli.js';
 const OUT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'workflows', 'histories');
 const SITE_A = 'site-a';
 const SITE_B = 'site-b';
+/** Appended to each file name, so a capture after a patched() change keeps the older files. */
+const SUFFIX = process.argv[2] ? `-${process.argv[2].replace(/[^a-z0-9-]/gi, '')}` : '';
 
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'imageproxy-capture-'));
@@ -100,8 +103,8 @@ async function main(): Promise<void> {
         ['workflow', 'show', '--address', env.address, '--namespace', env.namespace, '-w', c.workflowId, '-r', c.runId, '-o', 'json'],
         { maxBuffer: 64 << 20 },
       );
-      await writeFile(join(OUT_DIR, `${c.file}.json`), stdout);
-      console.log(`${c.file}.json  ${c.workflowId}`);
+      await writeFile(join(OUT_DIR, `${c.file}${SUFFIX}.json`), stdout);
+      console.log(`${c.file}${SUFFIX}.json  ${c.workflowId}`);
     }
   } finally {
     await client.close();

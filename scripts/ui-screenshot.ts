@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   const config = ConfigSchema.parse({
     sites: { 'cloud-a': { type: 'local' }, 'cloud-b': { type: 'local' }, rack1: { type: 'local' } },
     defaultSite: 'cloud-a',
+    http: { allowedNetworks: ['127.0.0.0/8'] }, // the sample images are served on loopback
   });
   const env = await startDevEnvironment({
     config,
@@ -81,9 +82,10 @@ async function main(): Promise<void> {
 
 /**
  * Debian's Chromium driven by playwright-core (no browser download), with the flags this machine's
- * closed network needs. The list gets the image's search attributes as columns (the UI keeps its
- * column choice in localStorage); this UI version lists no summary column, so the run's own page,
- * where the summary, details and current details are, is photographed too.
+ * closed network needs. The list gets the image's search attributes as columns, the summary first
+ * (`ImageSummary`: this UI version has no column for the run's own summary); the UI keeps its
+ * column choice in localStorage. The run's own page, with its details and current details, and its
+ * activities' summaries are photographed too.
  */
 interface BrowserGlobals {
   localStorage: { setItem(key: string, value: string): void };
@@ -97,7 +99,7 @@ async function screenshots(uiUrl: string, namespace: string, run: { workflowId: 
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   try {
-    const columns = ['Status', 'Workflow ID', 'ImageSite', 'ImageStage', 'End'].map((label) => ({ label }));
+    const columns = ['Status', 'ImageSummary', 'ImageStage', 'Workflow ID', 'End'].map((label) => ({ label }));
     await browser.addInitScript(
       (value: string) => (globalThis as unknown as BrowserGlobals).localStorage.setItem('namespace-workflow-table-columns', value),
       JSON.stringify({ [namespace]: columns }),
@@ -105,6 +107,7 @@ async function screenshots(uiUrl: string, namespace: string, run: { workflowId: 
     const page = await browser.newPage();
     await page.goto(workflowListUiLink(uiUrl, namespace));
     await page.getByText('imageproxy-distribute/').first().waitFor({ timeout: 60_000 });
+    await page.getByText('register ubuntu-22.04.xml').first().waitFor({ timeout: 60_000 });
     await page.screenshot({ path: files.list });
     await page.setViewportSize({ width: 1500, height: 1100 });
     await page.goto(workflowUiLink(uiUrl, namespace, run.workflowId, run.runId));

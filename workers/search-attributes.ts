@@ -1,5 +1,5 @@
 /**
- * The search attributes ImageProxy's workflows set (`ImageGuid`, `ImageSite`, `ImageStage`, all
+ * The search attributes ImageProxy's workflows set (`ImageGuid`, `ImageSite`, `ImageStage`, `ImageSummary`, all
  * Keyword). `imageproxy setup` creates them through the operator service; a worker checks them
  * before it starts, because a missing one fails every workflow task instead of saying what to do.
  */

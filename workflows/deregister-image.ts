@@ -4,7 +4,7 @@
  * The run carries the same search attributes as a registration, so `list` and the Temporal UI
  * show the removal beside the registrations of the GUID.
  */
-import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createSiteQueueActivities } from '../activities/index.js';
 import type { DeregisterImageInput, DeregisterImageResult } from '../common/distribute-contract.js';
 import { ErrorType } from '../common/errors.js';
@@ -13,6 +13,8 @@ import { siteTaskQueue } from '../common/naming.js';
 import { ImageGuidKey, ImageSiteKey, ImageStageKey } from '../common/register-contract.js';
 import { ACTIVITY_RETRY } from '../common/retry-policies.js';
 import { shortGuid } from '../common/run-descriptions.js';
+import { retryingSignal } from '../common/retry-notice.js';
+import { awaitTurn, IMAGE_TURN_PATCH } from './await-turn.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 
@@ -32,7 +34,13 @@ export async function deregisterImage(input: DeregisterImageInput): Promise<Dere
     heartbeatTimeout: '30s', // the activity heartbeats from a timer whatever the backend does
     retry: ACTIVITY_RETRY.deregisterImage,
   });
+  // While the site's removal is retried, the current details say so (common/retry-notice.ts).
+  setHandler(retryingSignal, ({ text }) => setCurrentDetails(`**Stage:** deregistering at ${site}\n\n**Retrying:** ${text}`));
   try {
+    // One operation at a time per (site, GUID): a registration or provisioning asked before this finishes first.
+    if (patched(IMAGE_TURN_PATCH)) {
+      await awaitTurn(site, guid, (waiting) => setCurrentDetails(`**Stage:** deregistering at ${site}${waiting ? `\n\n**Waiting:** ${waiting}` : ''}`));
+    }
     setCurrentDetails(`**Stage:** deregistering at ${site}`);
     await onSite.deregisterImage.executeWithOptions({ summary: `remove ${shortGuid(guid)}'s images and files from ${site}` }, [{ guid }]);
   } catch (err) {

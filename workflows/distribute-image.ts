@@ -48,7 +48,7 @@ import { guidProblem, isSiteName } from '../common/guid.js';
 import { prefetchWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { ImageGuidKey, ImageStageKey, type RegisterImageInput, type RegisterImageResult } from '../common/register-contract.js';
 import { MAX_URL_CHARS, urlForDisplay } from '../common/url-for-display.js';
-import { imageRunDetails, imageRunSummary, shortGuid } from '../common/run-descriptions.js';
+import { imageRunText, shortGuid } from '../common/run-descriptions.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 type HostActivities = ReturnType<typeof createHostQueueActivities>;
@@ -120,8 +120,7 @@ export async function distributeImage(input: DistributeImageInput): Promise<Dist
             parentClosePolicy: 'ABANDON',
             cancellationType: 'ABANDON',
             workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-            staticSummary: imageRunSummary({ url, guid, sites: [site], mode }),
-            staticDetails: imageRunDetails({ url, guid, sites: [site], mode }),
+            ...imageRunText({ url, guid, sites: [site], mode }),
           },
         );
         return await child.result();

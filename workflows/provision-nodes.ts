@@ -4,7 +4,7 @@
  * task queue. One outcome per node: a node the site refuses does not fail the others. It carries
  * the image's search attributes, so the Temporal UI lists it beside the GUID's registrations.
  */
-import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createSiteQueueActivities } from '../activities/index.js';
 import { ErrorType } from '../common/errors.js';
 import { guidProblem, isSiteName } from '../common/guid.js';
@@ -13,6 +13,8 @@ import { nodesProblem, type ProvisionNodesInput, type ProvisionNodesResult } fro
 import { ImageGuidKey, ImageSiteKey, ImageStageKey } from '../common/register-contract.js';
 import { ACTIVITY_RETRY } from '../common/retry-policies.js';
 import { provisionSummary } from '../common/run-descriptions.js';
+import { retryingSignal } from '../common/retry-notice.js';
+import { awaitTurn, IMAGE_TURN_PATCH } from './await-turn.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 
@@ -35,7 +37,11 @@ export async function provisionNodes(input: ProvisionNodesInput): Promise<Provis
   });
   let outcomes: ProvisionNodesResult['nodes'];
   try {
-    setCurrentDetails(`**Stage:** provisioning ${nodes.length} node(s) at ${site}`);
+    // One operation at a time per (site, GUID): nodes never boot from an image being registered or removed.
+    const stage = `**Stage:** provisioning ${nodes.length} node(s) at ${site}`;
+    if (patched(IMAGE_TURN_PATCH)) await awaitTurn(site, guid, (waiting) => setCurrentDetails(`${stage}${waiting ? `\n\n**Waiting:** ${waiting}` : ''}`));
+    setCurrentDetails(stage);
+    setHandler(retryingSignal, ({ text }) => setCurrentDetails(`${stage}\n\n**Retrying:** ${text}`)); // common/retry-notice.ts
     outcomes = await onSite.provisionNodes.executeWithOptions({ summary: provisionSummary(guid, site, nodes) }, [{ guid, nodes }]);
   } catch (err) {
     upsertSearchAttributes([{ key: ImageStageKey, value: 'failed' }]);

@@ -11,6 +11,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  patched,
   TimeoutFailure,
   proxyActivities,
   setCurrentDetails,
@@ -37,6 +38,8 @@ import {
 } from '../common/register-contract.js';
 import { MAX_URL_CHARS, urlForDisplay } from '../common/url-for-display.js';
 import { ACTIVITY_RETRY, RETRY_BY_TIME } from '../common/retry-policies.js';
+import { retryingSignal } from '../common/retry-notice.js';
+import { awaitTurn, IMAGE_TURN_PATCH } from './await-turn.js';
 
 type SiteActivities = ReturnType<typeof createSiteQueueActivities>;
 type HostActivities = ReturnType<typeof createHostQueueActivities>;
@@ -69,9 +72,35 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
   let alreadyRegistered = false;
   const showDetails = (): void =>
     setCurrentDetails(
-      registerCurrentDetails({ stage: state.stage, site, parts: partStates, alreadyRegistered, ...(state.ids ? { ids: state.ids } : {}), ...(state.error ? { error: state.error } : {}) }),
+      registerCurrentDetails({
+        stage: state.stage,
+        site,
+        parts: partStates,
+        alreadyRegistered,
+        ...(state.ids ? { ids: state.ids } : {}),
+        ...(state.error ? { error: state.error } : {}),
+        ...(state.waiting ? { waiting: state.waiting } : {}),
+        ...(state.retrying ? { retrying: state.retrying } : {}),
+      }),
     );
+  // What is being retried, by activity (and part): told by the activities (common/retry-notice.ts).
+  const retrying = new Map<string, string>();
+  const showRetrying = (): void => {
+    if (retrying.size > 0) state.retrying = [...retrying.values()].join('; ');
+    else delete state.retrying;
+  };
+  const retried = (key: string): void => {
+    retrying.delete(key);
+    showRetrying();
+  };
+  setHandler(retryingSignal, ({ key, text }) => {
+    retrying.set(key, text);
+    showRetrying();
+    showDetails();
+  });
   const setStage = (stage: Stage): void => {
+    retrying.clear(); // what a stage retried is over once the next one begins
+    showRetrying();
     state.stage = stage;
     upsertSearchAttributes([{ key: ImageStageKey, value: stage }]);
     showDetails();
@@ -95,6 +124,15 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
   });
 
   try {
+    // One operation at a time per (site, GUID): a deregistration or provisioning asked before this
+    // run finishes first. A prefetch does not touch the site and takes no turn.
+    if (mode === 'register' && patched(IMAGE_TURN_PATCH)) {
+      await awaitTurn(site, guid, (waiting) => {
+        if (waiting) state.waiting = waiting;
+        else delete state.waiting;
+        showDetails();
+      });
+    }
     // A prefetch is for the cache: whether the site holds the image does not matter to it.
     const existing =
       mode === 'register' ? await onSite.lookupImage.executeWithOptions({ summary: `ask ${site} whether it holds ${shortGuid(guid)}` }, [{ guid }]) : null;
@@ -149,6 +187,7 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
       parts.map((part) => async () => {
         const got = await onHost.downloadPart.executeWithOptions({ summary: downloadSummary(part) }, [{ guid, part, ...(input.fleet ? { fleet: input.fleet } : {}) }]);
         partStates = partStates.map((p) => (p.type === got.type ? { ...p, size: got.size } : p));
+        retried(`downloadPart ${got.type}`);
         // Bytes in flight are in the activity's heartbeats (client: status); a finished part is known here.
         const known = state.parts.find((p) => p.type === got.type);
         if (known) known.bytesDone = known.bytesTotal = got.size;

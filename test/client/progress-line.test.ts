@@ -31,5 +31,8 @@ describe('progress line of imageproxy register', () => {
     expect(progressLine({ stage: 'download', parts }, { bar: true })).toBe(`download [${'#'.repeat(12)}${'.'.repeat(12)}]  50% 2.0 MiB of 4.0 MiB`);
     expect(progressLine({ stage: 'download', parts: [{ type: 'KERNEL', url: 'k', bytesDone: 10 }] }, { bar: false })).toBe('download 10 B, 1 part');
     expect(progressLine({ stage: 'register', parts }, { bar: true })).toBe('register');
+    expect(progressLine({ stage: 'lookup', parts: [], waiting: 'waiting for the deregistration imageproxy-deregister/s/g to finish' }, { bar: true })).toBe(
+      'lookup: waiting for the deregistration imageproxy-deregister/s/g to finish',
+    );
   });
 });

@@ -92,6 +92,21 @@ export class TemporalUiApi {
     return calls;
   }
 
+  /**
+   * The rows of the UI's workflow list for a visibility query, with each row's search attributes
+   * as the list's columns show them (Keyword values decoded).
+   */
+  async listRows(query: string): Promise<{ workflowId: string; searchAttributes: Record<string, unknown> }[]> {
+    const url = `${this.baseUrl}/api/v1/namespaces/${encodeURIComponent(this.namespace)}/workflows?query=${encodeURIComponent(query)}`;
+    const page = (await this.getJson(url)) as {
+      executions?: { execution?: { workflowId?: string }; searchAttributes?: { indexedFields?: Record<string, Payload> } }[];
+    };
+    return (page.executions ?? []).map((e) => ({
+      workflowId: e.execution?.workflowId ?? '',
+      searchAttributes: Object.fromEntries(Object.entries(e.searchAttributes?.indexedFields ?? {}).map(([k, v]) => [k, decodePayload(v)])),
+    }));
+  }
+
   /** The run's current details, through the built-in metadata query the UI sends (a POST: CSRF token required). */
   async currentDetails(workflowId: string): Promise<string> {
     if (!this.csrf) await this.getJson(`${this.baseUrl}/api/v1/namespaces/${encodeURIComponent(this.namespace)}/workflows?pageSize=1`);

@@ -42,14 +42,14 @@ describe('imageproxy worker on a namespace of its own', () => {
   it('refuses to start without the search attributes, naming them and the command', async () => {
     const run = await runProcess('node', [CLI, 'worker'], { env });
     expect(run.code).not.toBe(0);
-    expect(run.stderr).toMatch(/lacks the search attributes ImageGuid \(Keyword\), ImageSite \(Keyword\), ImageStage \(Keyword\)/);
+    expect(run.stderr).toMatch(/lacks the search attributes ImageGuid \(Keyword\), ImageSite \(Keyword\), ImageStage \(Keyword\), ImageSummary \(Keyword\)/);
     expect(run.stderr).toContain('run `imageproxy setup`');
   });
 
   it('`imageproxy setup` creates them, and run again changes nothing', async () => {
     const first = await runProcess('node', [CLI, 'setup'], { env });
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain('created search attributes ImageGuid, ImageSite, ImageStage in namespace default');
+    expect(first.stdout).toContain('created search attributes ImageGuid, ImageSite, ImageStage, ImageSummary in namespace default');
     const again = await runProcess('node', [CLI, 'setup'], { env });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing changed');

@@ -106,6 +106,18 @@ describe('the Temporal UI tells the story of a registration', () => {
     }
     const details = await ui.currentDetails(distributeWorkflowId(image.guid, [site, otherSite]));
     expect(details).toContain('**2 of 2 sites finished**');
+
+    // The workflow list has no column for a run's own summary; the ImageSummary column shows it.
+    const rows = await eventually('three rows in the workflow list', async () => {
+      const found = await ui.listRows(`ImageGuid="${image.guid}"`);
+      return found.length === 3 ? found : undefined;
+    });
+    const summaryColumn = Object.fromEntries(rows.map((r) => [r.workflowId, r.searchAttributes.ImageSummary]));
+    expect(summaryColumn).toEqual({
+      [distributeWorkflowId(image.guid, [site, otherSite])]: `register image.xml → ${site}, ${otherSite} · ${short}`,
+      [registerWorkflowId(site, image.guid)]: `register image.xml → ${site} · ${short}`,
+      [registerWorkflowId(otherSite, image.guid)]: `register image.xml → ${otherSite} · ${short}`,
+    });
     const ours = result.sites.find((o) => o.site === site);
     if (!ours?.ok) throw new Error(`site ${site} failed: ${JSON.stringify(ours)}`);
     expect(details).toContain(`- **${site}**: done: FILESYSTEM=\`${ours.ids.FILESYSTEM}\``);
