@@ -242,7 +242,10 @@ export const ConfigSchema = z
     bittorrent: BittorrentSchema.default({}),
     cache: CacheSchema.default({}),
     gc: GcSchema.optional(),
-    /** Fleet distribution between the hosts of this deployment. Absent: parts come from the origin only. */
+    /**
+     * Fleet distribution between the hosts of this deployment. Absent: this host serves none and fetches
+     * from peers only if `peer-token` lies beside the config file, else from the origin only (docs/fleet.md).
+     */
     peer: PeerSchema.optional(),
   })
   .strict()

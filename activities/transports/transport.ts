@@ -20,6 +20,18 @@ export interface TransferProgress {
   peers?: number;
 }
 
+/**
+ * The verified bytes of a file a transport writes out of order (BitTorrent), readable while the
+ * transfer runs, so the fleet's peer endpoint can serve them before the file is complete.
+ */
+export interface ServableBytes {
+  /** The file the verified bytes are in (not necessarily `destPath`). */
+  path: string;
+  bytesTotal: number;
+  /** Whether bytes `start`..`end` (exclusive) are verified and written to `path`. */
+  has(start: number, end: number): boolean;
+}
+
 /** How a transfer may continue what an earlier attempt left in `destPath`. */
 export interface ResumeOptions {
   /**
@@ -48,6 +60,11 @@ export interface FetchRequest {
   expected?: ContentHash;
   /** The distribution this download belongs to: its other hosts may serve the part (peer/). */
   fleet?: FleetRef;
+  /**
+   * Others read the file while it is written (the fleet's peer endpoint): a transport that writes
+   * out of order fetches in file order instead and tells where its verified bytes are.
+   */
+  onServable?: (bytes: ServableBytes) => void;
 }
 
 export interface FetchResult {

@@ -23,6 +23,7 @@ import { pseudoRandomBytes } from '../../client/demo/sample-image.js';
 import { distributeWorkflowId, registerWorkflowId } from '../../common/naming.js';
 import { bundleWorkflows } from '../../workers/workflow-source.js';
 import { startDevServer } from '../../workers/temporal-cli.js';
+import { workerDeployment } from '../../workers/worker-deployment.js';
 import { freePort, makeTorrent, metadataXml, startOpentracker } from '../../test/support/bittorrent-peers.js';
 import { startFleetHost, writeTokenFile, type FleetHost } from '../../test/support/fleet-hosts.js';
 import { CountingOrigin } from './counting-origin.js';
@@ -83,6 +84,9 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
 }
 
 async function main(): Promise<void> {
+  // One build id for every worker of the run: a commit made while it runs must not start workers of
+  // a new version that the deployment's current one (this run's first workers) never hands work to.
+  process.env.IMAGEPROXY_BUILD_ID ??= workerDeployment().buildId;
   await mkdir(root, { recursive: true });
   const load0 = loadavg();
   const temporal = await startDevServer({ headless: true });
@@ -147,6 +151,7 @@ async function main(): Promise<void> {
       const cpu1 = await Promise.all(hosts.map((h) => cpuSeconds(h.program.child.pid!)));
       const figures = { scenario: `${name}, ${sites} site${sites > 1 ? 's' : ''}`, wallS, commandS, egress: origin.bytesSent / size, cpuS: cpu1.map((c, i) => c - cpu0[i]!) };
       console.log(line(figures));
+      await printFallbacks(hosts);
       return figures;
     } finally {
       await Promise.all(started.map((h) => h.program.stop('SIGTERM')));
@@ -199,6 +204,19 @@ async function main(): Promise<void> {
     else await rm(root, { recursive: true, force: true });
   }
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+/** Why hosts asked the origin (their logs' `falling back to the origin`), so a high egress explains itself. */
+async function printFallbacks(hosts: readonly FleetHost[]): Promise<void> {
+  const reasons = new Map<string, string[]>();
+  for (const host of hosts) {
+    for (const l of await host.logLines()) {
+      if (l.msg !== 'falling back to the origin') continue;
+      const reason = String(l.reason);
+      reasons.set(reason, [...(reasons.get(reason) ?? []), host.site]);
+    }
+  }
+  for (const [reason, sites] of reasons) console.log(`    falling back to the origin (${sites.length}×: ${sites.join(' ')}): ${reason}`);
 }
 
 function line(f: Figures): string {

@@ -3,7 +3,7 @@
  * data dir, host id, site and (optionally) peer endpoint, sharing one peer token.
  */
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { freePort, Program } from './bittorrent-peers.js';
 
@@ -13,8 +13,11 @@ export interface FleetHostOptions {
   hostId: string;
   temporalAddress: string;
   tokenFile: string;
-  /** `peer.listen` (and `peer.advertise`); 'fetch-only': a peer section without listen; 'none': no peer section. */
-  peer: { listen: string; advertise?: string } | 'fetch-only' | 'none';
+  /**
+   * `peer.listen` (and `peer.advertise`); 'fetch-only': a peer section without listen; 'none': no
+   * peer section; 'none-with-token': no peer section, the token copied to `peer-token` beside the config.
+   */
+  peer: { listen: string; advertise?: string } | 'fetch-only' | 'none' | 'none-with-token';
   /** Extra `peer` options (connectTimeoutMs, stallTimeoutMs). */
   peerOptions?: Record<string, number>;
   logLevel?: string;
@@ -38,7 +41,7 @@ export interface FleetHost {
 export async function startFleetHost(o: FleetHostOptions): Promise<FleetHost> {
   const configPath = join(o.dataDir, 'config.json');
   const peer =
-    o.peer === 'none' ? undefined : { tokenFile: o.tokenFile, ...(o.peer === 'fetch-only' ? {} : o.peer), ...(o.peerOptions ?? {}) };
+    o.peer === 'none' || o.peer === 'none-with-token' ? undefined : { tokenFile: o.tokenFile, ...(o.peer === 'fetch-only' ? {} : o.peer), ...(o.peerOptions ?? {}) };
   await writeFile(
     configPath,
     JSON.stringify({
@@ -48,6 +51,7 @@ export async function startFleetHost(o: FleetHostOptions): Promise<FleetHost> {
       ...(peer ? { peer } : {}),
     }),
   );
+  if (o.peer === 'none-with-token') await copyFile(o.tokenFile, join(o.dataDir, 'peer-token'));
   const env = {
     ...process.env,
     TEMPORAL_ADDRESS: o.temporalAddress,

@@ -1,8 +1,10 @@
 /**
  * Fleet distribution with real worker processes (`imageproxy worker`), each with its own data dir,
  * host id, site and peer endpoint on loopback, and one throttled origin that counts its bytes:
- * the origin sends the part about once, a corrupting peer costs time but not correctness, a killed
- * peer hangs nothing, and hosts without peers (or whose peers cannot be dialed) still register.
+ * the origin sends the part about once (published over HTTP or as a torrent with the origin as web
+ * seed), a corrupting peer costs time but not correctness, a killed peer hangs nothing, a host
+ * without a peer section fetches from peers when the token lies beside its config, and hosts
+ * without peers (or whose peers cannot be dialed) still register.
  */
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pseudoRandomBytes, sha1Hex } from '../../client/demo/sample-image.js';
 import type { DistributeImageResult } from '../../common/distribute-contract.js';
-import { freePort, metadataXml } from '../support/bittorrent-peers.js';
+import { freePort, makeTorrent, metadataXml } from '../support/bittorrent-peers.js';
 import { CorruptingProxy } from '../support/corrupting-proxy.js';
 import { startFleetHost, waitForLog, writeTokenFile, type FleetHost, type FleetHostOptions } from '../support/fleet-hosts.js';
 import { HttpOrigin } from '../support/http-origin.js';
@@ -52,6 +54,26 @@ describe('fleet distribution between worker processes', { timeout: 240_000 }, ()
     const partUrl = await origin.addFile(partPath, join(dir, 'disk.img'));
     origin.injectFaults(partPath, ...Array.from({ length: 20 }, () => ({ kind: 'slow' as const, bytesPerSecond: ORIGIN_RATE })));
     const xml = metadataXml([{ type: 'FILESYSTEM', sha1: sha1Hex(data), url: partUrl }]);
+    return { url: origin.addBuffer(`/${name}/image.xml`, xml), guid: sha1Hex(xml), partPath, sha1: sha1Hex(data) };
+  }
+
+  /**
+   * A fresh image published as a .torrent whose web seed is the origin (no tracker: the first host
+   * uses the web seed at once). The origin paces each of the web seed's range requests (measured:
+   * ~0.5 MiB/s in all, ~2 s a MiB), so the first host's BitTorrent download takes ~16 s: twice the
+   * other hosts' stall timeout.
+   */
+  async function publishTorrent(name: string): Promise<{ url: string; guid: string; partPath: string; sha1: string }> {
+    const dir = await newTestDir(name);
+    const data = pseudoRandomBytes(SIZE, Math.floor(Math.random() * 1e6));
+    await writeFile(join(dir, 'disk.img'), data);
+    const partPath = `/${name}/disk.img`;
+    const partUrl = await origin.addFile(partPath, join(dir, 'disk.img'));
+    // 256 KiB pieces, one range request each.
+    origin.injectFaults(partPath, ...Array.from({ length: 400 }, () => ({ kind: 'slow' as const, bytesPerSecond: 256 << 10 })));
+    const torrent = await makeTorrent(join(dir, 'disk.img'), { webSeed: partUrl, out: join(dir, 'disk.torrent'), pieceLengthExp: 18 });
+    const torrentUrl = await origin.addFile(`/${name}/disk.torrent`, torrent.path);
+    const xml = metadataXml([{ type: 'FILESYSTEM', sha1: sha1Hex(data), url: torrentUrl }]);
     return { url: origin.addBuffer(`/${name}/image.xml`, xml), guid: sha1Hex(xml), partPath, sha1: sha1Hex(data) };
   }
 
@@ -115,6 +137,32 @@ describe('fleet distribution between worker processes', { timeout: 240_000 }, ()
     }
     expect(fetchedFromPeers).toBeGreaterThanOrEqual(2 * SIZE);
     expect(served).toBeGreaterThanOrEqual(2 * SIZE);
+  });
+
+  it('a torrent-published part: the origin (web seed) sends it about once to three sites; the others take it from the first while it downloads', async () => {
+    const image = await publishTorrent(uniqueName('fleet-torrent'));
+    // A stall timeout half the first host's download, four times its time per MiB: hosts given
+    // nothing until it completes give up; hosts given its verified pieces as they come do not.
+    const { sites } = await startHosts('torrent', [await loopbackPeer(), await loopbackPeer(), await loopbackPeer()], { peerOptions: { stallTimeoutMs: 8000 } });
+    const result = await world.client.distributeImage({ url: image.url, guid: image.guid, sites, coordinatorSite: sites[0]! });
+    await expectRegistered(result, image.sha1);
+    const fallbacks = (await Promise.all(hosts.map((h) => logsOf(h, 'falling back to the origin')))).flat();
+    expect(origin.bytesSentOf(image.partPath), `fallbacks: ${JSON.stringify(fallbacks.map((f) => f.reason))}`).toBeLessThanOrEqual(SIZE * 1.2);
+    expect(fallbacks.map((f) => f.reason)).toEqual([]);
+    let fromPeers = 0;
+    for (const host of hosts) fromPeers += (await logsOf(host, 'part fetched from peers')).length;
+    expect(fromPeers).toBe(2);
+  });
+
+  it('a host without a peer section but with the deployment token beside its config fetches from peers', async () => {
+    const image = await publish(uniqueName('fleet-nosection'));
+    const { sites } = await startHosts('nosection', [await loopbackPeer(), await loopbackPeer(), 'none-with-token']);
+    const result = await world.client.distributeImage({ url: image.url, guid: image.guid, sites, coordinatorSite: sites[0]! });
+    await expectRegistered(result, image.sha1);
+    const third = hosts[2]!;
+    expect(await third.program.log()).toMatch(/no peer section in the config: parts come from peers/);
+    expect((await logsOf(third, 'part fetched from peers')).length).toBe(1);
+    expect(origin.bytesSentOf(image.partPath)).toBeLessThanOrEqual(SIZE * 1.2);
   });
 
   it('a peer serving corrupt bytes is dropped for the part, the bytes come from elsewhere, every site registers', async () => {

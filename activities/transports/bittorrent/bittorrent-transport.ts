@@ -138,8 +138,16 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
       { pieces: atStart.pieceCount, piecesOnDisk: atStart.piecesVerified, pieceLength: atStart.pieceLength, bytes: torrent.files()[index]!.length },
       atStart.piecesVerified > 0 ? 'torrent resumed: pieces on disk verified' : 'torrent started',
     );
-    // A start of this host's own, so sites fetching at once hold different pieces to trade.
-    torrent.selectOnly(index, Math.random());
+    if (request.onServable) {
+      // Read by others while it downloads (the fleet's peer endpoint): in file order, so what is
+      // verified grows from the start, as the hosts reading it fetch.
+      const [chosen, served] = [index, torrent];
+      served.selectOnly(chosen, 0);
+      request.onServable({ path: served.filePath(chosen), bytesTotal: served.files()[chosen]!.length, has: (start, end) => served.hasFileBytes(chosen, start, end) });
+    } else {
+      // A start of this host's own, so sites fetching at once hold different pieces to trade.
+      torrent.selectOnly(index, Math.random());
+    }
     const canFindPeers = description.announce.length > 0 || config.dht || config.lsd || atStart.peers > 0;
     webSeeds = new WebSeedSwitch(torrent, config.webSeeds, canFindPeers, log);
     report();

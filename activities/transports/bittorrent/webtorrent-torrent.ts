@@ -104,6 +104,19 @@ export class Torrent {
     };
   }
 
+  /** Whether bytes `start`..`end` (exclusive) of file `index` are in verified pieces, written to disk. */
+  hasFileBytes(index: number, start: number, end: number): boolean {
+    const bitfield = this.raw.bitfield;
+    if (this.raw.destroyed || !bitfield) return false;
+    if (end <= start) return true;
+    const file = this.file(index);
+    // webtorrent sets a piece's bit once the store has written it.
+    const first = Math.floor((file.offset + start) / this.raw.pieceLength);
+    const last = Math.floor((file.offset + end - 1) / this.raw.pieceLength);
+    for (let i = first; i <= last; i++) if (!bitfield.get(i)) return false;
+    return true;
+  }
+
   /** Resolves once the file list and piece hashes are known (at once for a .torrent file). */
   whenMetadata(signal?: AbortSignal): Promise<void> {
     return this.until(() => this.hasMetadata, 'metadata', signal);

@@ -3,6 +3,7 @@
  * listens), the client that dials peers with the shared token, and the fleet transport around the
  * origin transports, reporting to and asking the distribution through Temporal.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { WorkflowClient } from '@temporalio/client';
@@ -33,15 +34,25 @@ export interface FleetPeering {
 }
 
 const DEFAULT_STALL_MS = 30_000;
+const DEFAULT_CONNECT_MS = 5000;
+/** Without a `peer` section, the deployment's token is looked for here (beside the config file). */
+export const DEFAULT_TOKEN_FILE = 'peer-token';
 
 export async function startFleetPeering(o: FleetPeeringOptions): Promise<FleetPeering> {
   const { peer, logger } = o;
-  const token = peer ? await readToken(resolve(o.configDir, peer.tokenFile)) : undefined;
+  let token: string | undefined;
+  if (peer) token = await readToken(resolve(o.configDir, peer.tokenFile));
+  else {
+    // No section: this host serves nobody, and dials peers only if it holds the deployment's token.
+    const path = resolve(o.configDir, DEFAULT_TOKEN_FILE);
+    token = existsSync(path) ? await readToken(path) : undefined;
+    if (token) logger.info({ tokenFile: path }, 'no peer section in the config: parts come from peers (with the token found) and the origin; this host serves none');
+    else logger.info({ tokenFile: path }, 'no peer section in the config and no token file: parts come from the origin only');
+  }
   const endpoint = peer?.listen && token ? await acquirePeerServer({ listen: peer.listen, token, cache: o.cache, logger }) : undefined;
   // Port 0 in `listen` is only useful with the bound port: advertise what was bound.
   const advertise = endpoint ? (peer?.advertise ?? endpoint.server.address) : undefined;
-  const client = peer && token ? createPeerClient({ token, connectTimeoutMs: peer.connectTimeoutMs }) : undefined;
-  if (!peer) logger.info('no peer section in the config: parts come from the origin only');
+  const client = token ? createPeerClient({ token, connectTimeoutMs: peer?.connectTimeoutMs ?? DEFAULT_CONNECT_MS }) : undefined;
   const transport = createPeerTransport({
     origin: o.origin,
     coordinator: {

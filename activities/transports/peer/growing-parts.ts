@@ -1,7 +1,8 @@
 /**
  * Parts this process is downloading right now, so the peer endpoint can serve the bytes written so
- * far of a file that grows from its start (an HTTP transfer, a fetch from peers), and tell peers
- * waiting for any other (BitTorrent) how far it got. Process-wide: the
+ * far of a file that grows from its start (an HTTP transfer, a fetch from peers), the verified
+ * pieces of one written out of order (BitTorrent, `has`), and tell peers waiting for bytes not
+ * there yet how far it got. Process-wide: the
  * site workers of one process share one cache directory and one peer endpoint.
  */
 
@@ -10,6 +11,8 @@ export interface GrowingPart {
   path: string;
   /** Whether it is written front to back (HTTP, peers): then its size says which bytes are there. */
   sequential: boolean;
+  /** For a file written out of order: whether bytes `start`..`end` (exclusive) are verified and in `path`. */
+  has?: (start: number, end: number) => boolean;
   /** Size of the whole part, once known. */
   bytesTotal?: number;
   /** Bytes downloaded so far (told to peers waiting for it, so they know it is alive). */

@@ -104,7 +104,7 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
     return;
   }
   const name = options.cache.nameOf(hash);
-  const found = await openPart(options.cache, name, range[1], req);
+  const found = await openPart(options.cache, name, range, req);
   if (!found) {
     // 503: not that far yet; how far it got tells the asker this host is still at it.
     const progress = growingParts.get(name)?.bytesDone;
@@ -141,13 +141,13 @@ const knownReady = new Map<string, { path: string; size: number }>();
 
 /**
  * The open file of the part, its total size and the bytes this host has of it: the verified copy,
- * or a growing one that has byte `last` (waiting a little for it). undefined: not here; null: here, but not that far yet. The
- * wait looks at the growing file only (no index lookups while polling).
+ * or a growing one that has the bytes of `range` (waiting a little for them). undefined: not here;
+ * null: here, but not that far yet. The wait looks at the growing file only (no index lookups while polling).
  */
 async function openPart(
   cache: Pick<HostCache, 'nameOf' | 'lookup'>,
   name: string,
-  last: number,
+  [first, last]: [number, number],
   req: IncomingMessage,
 ): Promise<{ file: FileHandle; total: number; has: number } | null | undefined> {
   const hash = hashOfName(name)!;
@@ -161,6 +161,18 @@ async function openPart(
     }
     const growing = growingParts.get(name);
     let growingFile = false;
+    if (growing?.has && growing.bytesTotal !== undefined) {
+      // Written out of order (BitTorrent): its verified pieces, once they cover the range.
+      const total = growing.bytesTotal;
+      if (growing.has(first, Math.min(last + 1, total))) {
+        const file = await open(growing.path, 'r').catch(() => undefined);
+        // Fetched in file order: its verified bytes are about a prefix this long.
+        if (file) return { file, total, has: Math.max(growing.bytesDone ?? 0, Math.min(last + 1, total)) };
+      }
+      if (Date.now() >= deadline || req.destroyed) return null;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      continue;
+    }
     if (growing?.sequential && growing.bytesTotal !== undefined) {
       // Open first, then look at the size: a rename into the cache keeps the open file valid.
       const file = await open(growing.path, 'r').catch(() => undefined);

@@ -10,7 +10,7 @@ import type { FleetRef, PartSources, PieceHashes, SourceReport } from '../../../
 import type { ContentHash } from '../../../common/image-types.js';
 import type { FetchRequest, FetchResult, Transport } from '../transport.js';
 import { fetchFromPeers, hashPieces } from './fetch-from-peers.js';
-import { growingParts } from './growing-parts.js';
+import { growingParts, type GrowingPart } from './growing-parts.js';
 import type { FetchRange } from './peer-client.js';
 
 /** How this host talks to the distribution run (through the worker's Temporal client). */
@@ -63,12 +63,18 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
     });
     const others = (s: PartSources): string[] => s.peers.filter((p) => p !== options.advertise);
 
-    // Only a transport writing front to back can be served while it runs; the others say how far they got.
-    let sequential = true;
-    growingParts.set(name, { path: request.destPath, sequential });
+    // A transport writing front to back is served from its file as it grows; one writing out of
+    // order (BitTorrent) from the verified pieces it tells of (onServable); both say how far they got.
+    let growing: GrowingPart = { path: request.destPath, sequential: true };
+    growingParts.set(name, growing);
     const onProgress: FetchRequest['onProgress'] = (p) => {
-      growingParts.set(name, { path: request.destPath, sequential, bytesDone: p.bytesDone, ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}) });
+      growing = { ...growing, bytesDone: p.bytesDone, ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}) };
+      growingParts.set(name, growing);
       request.onProgress?.(p);
+    };
+    const onServable: FetchRequest['onServable'] = (bytes) => {
+      growing = { ...growing, path: bytes.path, sequential: false, has: bytes.has, bytesTotal: bytes.bytesTotal };
+      growingParts.set(name, growing);
     };
     /** The whole verified file is at destPath until the download activity moves it into the cache. */
     const complete = (bytes: number): void => {
@@ -105,16 +111,16 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
         const reason = got.ok ? `the ${got.bytes} bytes from peers do not match the part's ${expected.algorithm}` : got.reason;
         log.warn({ reason }, 'falling back to the origin');
       }
-      sequential = inner.name === 'http';
-      growingParts.set(name, { path: request.destPath, sequential });
-      const got = await inner.fetchToFile({ ...request, onProgress });
+      growing = { path: request.destPath, sequential: inner.name === 'http' };
+      growingParts.set(name, growing);
+      const got = await inner.fetchToFile({ ...request, onProgress, onServable });
       if (got.hashHex === expected.hex) {
         complete(got.bytes);
         await report(await hashPieces(request.destPath, got.bytes));
       }
       return { ...got, via: { transport: inner.name, source: 'origin' } };
     } catch (err) {
-      growingParts.delete(name, request.destPath);
+      growingParts.delete(name, growing.path);
       throw err;
     }
   }
