@@ -52,6 +52,8 @@ export interface DevServer {
   uiUrl?: string;
   namespace: string;
   stop(): Promise<void>;
+  /** SIGKILL, no clean shutdown (what a crash or the OOM killer does); resolves once it is gone. */
+  kill(): Promise<void>;
 }
 
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
@@ -84,6 +86,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     ...(options.headless ? {} : { uiUrl: `http://127.0.0.1:${uiPort}` }),
     namespace,
     stop: () => stopChild(child),
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await gone;
+    },
   };
 }
 

@@ -3,6 +3,8 @@
  * so a test can say "nothing was uploaded" from what went over the wire. Bodies are streamed;
  * `bodyBytesPerSecond` slows request bodies down (so a test can act in the middle of an upload).
  * A client that goes away mid-request takes the upstream connection with it, as it would direct.
+ * `goDown()` closes the port (connections refused, open ones cut) while the server behind keeps its
+ * state, and `comeBack()` listens on the same port again: an endpoint outage that loses nothing.
  */
 import { createServer, request, type Server } from 'node:http';
 import { Transform } from 'node:stream';
@@ -12,18 +14,30 @@ export interface RecordingProxy {
   url: string;
   /** `METHOD /path` of every request so far. */
   requests: string[];
+  /** `METHOD /path` of every request the server behind answered with 2xx, once the answer was sent whole. */
+  succeeded: string[];
+  /** Refuse connections and cut the open ones, as an endpoint that is down. */
+  goDown(): Promise<void>;
+  /** Listen on the same port again. */
+  comeBack(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startRecordingProxy(target: string, opts: { bodyBytesPerSecond?: number } = {}): Promise<RecordingProxy> {
   const to = new URL(target);
   const requests: string[] = [];
+  const succeeded: string[] = [];
   const server: Server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
+    const line = `${req.method} ${req.url}`;
+    requests.push(line);
     const upstream = request(
       { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: { ...req.headers, host: to.host } },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        const status = answer.statusCode ?? 502;
+        res.writeHead(status, answer.headers);
+        res.once('finish', () => {
+          if (status >= 200 && status < 300) succeeded.push(line);
+        });
         answer.pipe(res);
       },
     );
@@ -36,15 +50,21 @@ export async function startRecordingProxy(target: string, opts: { bodyBytesPerSe
     else req.pipe(upstream);
   });
   const port = await freePort();
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  const listen = (): Promise<void> => new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  const close = (): Promise<void> =>
+    new Promise<void>((r) => {
+      if (!server.listening) return r();
+      server.close(() => r());
+      server.closeAllConnections();
+    });
+  await listen();
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    stop: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    succeeded,
+    goDown: close,
+    comeBack: listen,
+    stop: close,
   };
 }
 

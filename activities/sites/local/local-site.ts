@@ -14,6 +14,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 
 import { join } from 'node:path';
 import { idKeyOf, type IdKey, type ImageIds } from '../../../common/image-types.js';
 import { isGuid } from '../../../common/guid.js';
+import { SCRATCH_OWNER, sweepScratch } from '../../files/scratch-owner.js';
 import type { RegisteredImage, RegisterRequest, SiteBackend } from '../site-backend.js';
 
 export const LOCAL_SITE_TYPE = 'local';
@@ -61,7 +62,9 @@ export function createLocalSite({ site, dir }: LocalSiteOptions): SiteBackend {
     const existing = await lookup(guid);
     if (existing) return existing;
     await mkdir(dir, { recursive: true });
-    const staging = join(dir, `.staging-${guid}-${randomBytes(4).toString('hex')}`);
+    // Staging of a worker killed mid-publish carries its process in the name: gone, it is removed.
+    await sweepScratch(dir, 1);
+    const staging = join(dir, `.staging-${guid}-${SCRATCH_OWNER}-${randomBytes(4).toString('hex')}`);
     const final = imageDir(guid);
     try {
       await mkdir(staging);

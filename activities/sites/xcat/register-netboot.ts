@@ -77,7 +77,10 @@ export async function registerNetboot(
     for (const f of files) {
       const to = posix.join(names.dir, f.name);
       await node.run(s, ['mv', '-f', '--', posix.join(staging, f.name), to], `moving ${f.name} into place`);
-      undo.push({ what: `removing ${to}`, run: async () => void (await node.run(s, ['rm', '-f', '--', to], `removing ${to}`)) });
+      // Back into staging, not removed: a retry after a fault that passes (xcatd down at mkdef) finds
+      // it uploaded and verified there; a final failure removes the staging directory with it.
+      const back = posix.join(staging, f.name);
+      undo.push({ what: `moving ${to} back to staging`, run: async () => void (await node.run(s, ['mv', '-f', '--', to, back], `moving ${f.name} back to staging`)) });
     }
     const mkdef = await s.exec([
       config.commands.mkdef,
