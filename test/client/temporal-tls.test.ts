@@ -60,6 +60,27 @@ describe('a cluster behind TLS (nginx, mTLS and API key)', () => {
     await origin?.stop();
   });
 
+  /** Starts the SOAP/JSON front with `env`, posts a new image to it and waits until it is registered. */
+  async function registerThroughFront(env: NodeJS.ProcessEnv): Promise<void> {
+    const port = await freePort();
+    const front = startProcess('node', [CLI, 'serve', '--http-port', String(port)], { env });
+    running.push(front);
+    await front.waitFor(/JSON: /, 60_000);
+    const image = await publishSampleImage(origin, { sizes: { FILESYSTEM: 64 << 10 } });
+    const posted = await fetch(`http://127.0.0.1:${port}/v1/images`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: image.url, guid: image.guid, sites: [site] }),
+    });
+    expect(posted.status).toBe(202);
+    await expect
+      .poll(async () => ((await (await fetch(`http://127.0.0.1:${port}/v1/images/${image.guid}`)).json()) as { sites: { stage: string }[] }).sites[0]?.stage, {
+        timeout: 60_000,
+        interval: 500,
+      })
+      .toBe('done');
+  }
+
   it('worker, CLI and JSON front connect with a client certificate from TEMPORAL_TLS_* and register an image', async () => {
     const worker = startProcess('node', [CLI, 'worker'], { env: mtlsEnv });
     running.push(worker);
@@ -78,23 +99,7 @@ describe('a cluster behind TLS (nginx, mTLS and API key)', () => {
     expect(reg.stderr).toBe('');
     expect(JSON.parse(reg.stdout) as { guid: string; site: string }).toMatchObject({ guid: image.guid, site });
 
-    const port = await freePort();
-    const front = startProcess('node', [CLI, 'serve', '--http-port', String(port)], { env: mtlsEnv });
-    running.push(front);
-    await front.waitFor(/JSON: /, 60_000);
-    const other = await publishSampleImage(origin, { sizes: { FILESYSTEM: 64 << 10 } });
-    const posted = await fetch(`http://127.0.0.1:${port}/v1/images`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url: other.url, guid: other.guid, sites: [site] }),
-    });
-    expect(posted.status).toBe(202);
-    await expect
-      .poll(async () => ((await (await fetch(`http://127.0.0.1:${port}/v1/images/${other.guid}`)).json()) as { sites: { stage: string }[] }).sites[0]?.stage, {
-        timeout: 60_000,
-        interval: 500,
-      })
-      .toBe('done');
+    await registerThroughFront(mtlsEnv);
   });
 
   it('a worker, the CLI and the JSON front connect through a profile file (TEMPORAL_CONFIG_FILE) alone, and register an image', async () => {
@@ -115,23 +120,7 @@ describe('a cluster behind TLS (nginx, mTLS and API key)', () => {
     running.push(worker);
     await worker.waitFor(/serving sites/, 90_000);
     expect(worker.output()).toContain(`${proxy.mtlsAddress} (namespace default, mTLS (client certificate))`);
-    const port = await freePort();
-    const front = startProcess('node', [CLI, 'serve', '--http-port', String(port)], { env: profileEnv });
-    running.push(front);
-    await front.waitFor(/JSON: /, 60_000);
-    const third = await publishSampleImage(origin, { sizes: { FILESYSTEM: 64 << 10 } });
-    const posted = await fetch(`http://127.0.0.1:${port}/v1/images`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url: third.url, guid: third.guid, sites: [site] }),
-    });
-    expect(posted.status).toBe(202);
-    await expect
-      .poll(async () => ((await (await fetch(`http://127.0.0.1:${port}/v1/images/${third.guid}`)).json()) as { sites: { stage: string }[] }).sites[0]?.stage, {
-        timeout: 60_000,
-        interval: 500,
-      })
-      .toBe('done');
+    await registerThroughFront(profileEnv);
   });
 
   it('without the certificate, or trusting another CA, the CLI, the front and a worker fail fast, naming the address and the TLS problem', async () => {

@@ -5,7 +5,6 @@
  * byte, with no staging directory left behind. The Eucalyptus variant (mid-upload to S3) is in
  * test/activities/sites/eucalyptus/eucalyptus-sigterm.test.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -14,6 +13,7 @@ import { ImageProxyClient } from '../../client/image-proxy-client.js';
 import { compress, compressibleImage } from '../support/compressed-images.js';
 import { HttpOrigin } from '../support/http-origin.js';
 import { LOOPBACK_HTTP, newTestDir, uniqueName } from '../support/image-proxy-world.js';
+import { SiteWorkerProcesses } from '../support/site-worker-processes.js';
 
 const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 const MiB = 1 << 20;
@@ -22,51 +22,20 @@ describe('SIGTERM of a worker in registerParts at a local site', () => {
   let origin: HttpOrigin;
   let dir: string;
   let client: ImageProxyClient;
-  const children: ChildProcess[] = [];
-  const logs = new Map<ChildProcess, string>();
+  let workers: SiteWorkerProcesses;
 
   beforeAll(async () => {
+    workers = new SiteWorkerProcesses(inject('temporalAddress'));
     origin = await new HttpOrigin().start();
     dir = await newTestDir('local-sigterm');
     client = await ImageProxyClient.connect({ address: inject('temporalAddress') });
   });
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    workers?.killAll();
     await client?.close();
     await origin?.stop();
     if (dir && !process.env.KEEP_TEST_DIRS) await rm(dir, { recursive: true, force: true });
   });
-
-  /** `imageproxy worker` as in production; resolves once it serves. */
-  async function startWorkerProcess(site: string, hostDir: string, extraArgs: string[] = []): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['bin/imageproxy.js', 'worker', '--site', site, ...extraArgs], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        IMAGEPROXY_DATA_DIR: join(hostDir, 'data'),
-        IMAGEPROXY_CONFIG: join(hostDir, 'config.json'),
-        IMAGEPROXY_HOST_ID: `host-${site}`,
-        IMAGEPROXY_LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    children.push(child);
-    let log = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        log += d.toString();
-        logs.set(child, log);
-        if (log.includes('serving sites')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`worker exited (${code}) before serving:\n${log}`)));
-    });
-    return child;
-  }
-
-  const exitOf = async (child: ChildProcess): Promise<{ code: number | null; log: string }> => {
-    const code = child.exitCode !== null ? child.exitCode : await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    return { code, log: (logs.get(child) ?? '').slice(-3000) };
-  };
 
   it('the worker exits 0; the next one registers the image once, byte for byte', async () => {
     const site = uniqueName('lterm');
@@ -81,7 +50,7 @@ describe('SIGTERM of a worker in registerParts at a local site', () => {
     const url = origin.addBuffer(`/${site}/image.xml`, metadata);
     const guid = sha1(metadata);
 
-    const first = await startWorkerProcess(site, hostDir, ['--shutdown-grace', '1s']);
+    const first = await workers.start(site, hostDir, ['--shutdown-grace', '1s']);
     const handle = await client.start({ url, guid, site });
     const inRegisterParts = async (): Promise<boolean> => {
       const d = await handle.describe();
@@ -90,11 +59,11 @@ describe('SIGTERM of a worker in registerParts at a local site', () => {
     await expect.poll(inRegisterParts, { timeout: 120_000, interval: 100 }).toBe(true);
     await new Promise((r) => setTimeout(r, 500)); // well inside it
     first.kill('SIGTERM');
-    const exit = await exitOf(first);
+    const exit = await workers.exitOf(first);
     expect(exit.code, exit.log).toBe(0); // a clean stop, not a crash
     expect((await handle.describe()).status.name).toBe('RUNNING'); // not failed by the shutdown
 
-    await startWorkerProcess(site, hostDir);
+    await workers.start(site, hostDir);
     const result = await handle.result();
     expect(result.alreadyRegistered).toBe(false);
     expect(sha1(await readFile(result.ids.FILESYSTEM!))).toBe(sha1(raw));

@@ -4,7 +4,6 @@
  * range request; mid-upload the next worker skips the bundle parts S3 already holds, so no object
  * S3 received is sent again, and the image ends registered once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -18,6 +17,7 @@ import { LOOPBACK_HTTP, newTestDir, uniqueName } from '../../../support/image-pr
 import { startMotoServer, type MotoServer } from '../../../support/moto-server.js';
 import { startRecordingProxy, type RecordingProxy } from '../../../support/recording-proxy.js';
 import { publishSampleImage } from '../../../support/sample-images.js';
+import { SiteWorkerProcesses } from '../../../support/site-worker-processes.js';
 
 const BUCKET = 'imageproxy.bukkit';
 const MiB = 1 << 20;
@@ -29,10 +29,10 @@ describe('SIGTERM of a worker registering to a eucalyptus site', () => {
   let creds: EucalyptusCredentials;
   let dir: string;
   let client: ImageProxyClient;
-  const children: ChildProcess[] = [];
-  const logs = new Map<ChildProcess, string>();
+  let workers: SiteWorkerProcesses;
 
   beforeAll(async () => {
+    workers = new SiteWorkerProcesses(inject('temporalAddress'));
     origin = await new HttpOrigin().start();
     moto = await startMotoServer();
     proxy = await startRecordingProxy(moto.url, { bodyBytesPerSecond: 4 * MiB }); // a 10 MiB part takes ~2.5 s
@@ -42,7 +42,7 @@ describe('SIGTERM of a worker registering to a eucalyptus site', () => {
     client = await ImageProxyClient.connect({ address: inject('temporalAddress') });
   }, 60_000);
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    workers?.killAll();
     await client?.close();
     await proxy?.stop();
     await moto?.stop();
@@ -75,38 +75,6 @@ describe('SIGTERM of a worker registering to a eucalyptus site', () => {
     await mkdir(hostDir, { recursive: true });
     await writeFile(join(hostDir, 'config.json'), JSON.stringify(config));
   }
-
-  /** `imageproxy worker` as in production, with its own data dir; resolves once it serves. */
-  async function startWorkerProcess(site: string, hostDir: string, extraArgs: string[] = []): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['bin/imageproxy.js', 'worker', '--site', site, ...extraArgs], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        IMAGEPROXY_DATA_DIR: join(hostDir, 'data'),
-        IMAGEPROXY_CONFIG: join(hostDir, 'config.json'),
-        IMAGEPROXY_HOST_ID: `host-${site}`,
-        IMAGEPROXY_LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    children.push(child);
-    let log = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        log += d.toString();
-        logs.set(child, log);
-        if (log.includes('serving sites')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`worker exited (${code}) before serving:\n${log}`)));
-    });
-    return child;
-  }
-
-  /** The exit code, and the worker's log to show when it is not the expected one. */
-  const exitOf = async (child: ChildProcess): Promise<{ code: number | null; log: string }> => {
-    const code = child.exitCode !== null ? child.exitCode : await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    return { code, log: (logs.get(child) ?? '').slice(-3000) };
-  };
 
   /** Object keys of PUTs through the proxy (path-style `/bucket/key`, query dropped), from `from` on. */
   const putKeys = (from = 0): string[] =>
@@ -149,20 +117,20 @@ describe('SIGTERM of a worker registering to a eucalyptus site', () => {
     const start = proxy.requests.length;
     origin.injectFaults(fs.urlPath, { kind: 'slow', bytesPerSecond: 2 * MiB }); // the first request only
 
-    const first = await startWorkerProcess(site, hostDir, ['--shutdown-grace', '1s']);
+    const first = await workers.start(site, hostDir, ['--shutdown-grace', '1s']);
     const handle = await client.start({ url: image.url, guid: image.guid, site });
     const partial = join(hostDir, 'data', 'cache', '.partial', fs.sha1);
     const sizeOf = (): Promise<number> => stat(partial).then((s) => s.size, () => 0);
     await expect.poll(sizeOf, { timeout: 90_000, interval: 100 }).toBeGreaterThanOrEqual(4 * MiB);
     first.kill('SIGTERM');
-    const exit = await exitOf(first);
+    const exit = await workers.exitOf(first);
     expect(exit.code, exit.log).toBe(0); // a clean stop, not a crash
     const kept = await sizeOf();
     expect(kept).toBeGreaterThanOrEqual(4 * MiB);
     expect(kept).toBeLessThan(size);
     expect(putKeys(start)).toEqual([]); // nothing reached S3 yet
 
-    await startWorkerProcess(site, hostDir);
+    await workers.start(site, hostDir);
     const result = await handle.result();
     expect(result.ids.FILESYSTEM).toMatch(/^ami-[0-9a-f]+$/);
     const requests = origin.log.filter((l) => l.path === fs.urlPath);
@@ -184,14 +152,14 @@ describe('SIGTERM of a worker registering to a eucalyptus site', () => {
     await moto.reset(); // this case's bucket holds only this case's objects
     const start = proxy.requests.length;
 
-    const first = await startWorkerProcess(site, hostDir, ['--shutdown-grace', '1s']);
+    const first = await workers.start(site, hostDir, ['--shutdown-grace', '1s']);
     const handle = await client.start({ url: image.url, guid: image.guid, site });
     // With one part in flight, the PUT of part 1 starts only once part 0 is in S3.
     await expect
       .poll(() => putKeys(start).filter((k) => k.includes('.part.')).length, { timeout: 120_000, interval: 50 })
       .toBeGreaterThanOrEqual(2);
     first.kill('SIGTERM');
-    const exit = await exitOf(first);
+    const exit = await workers.exitOf(first);
     expect(exit.code, exit.log).toBe(0); // a clean stop, not a crash
     const firstPuts = putKeys(start);
     const seenBySecond = proxy.requests.length;
@@ -199,7 +167,7 @@ describe('SIGTERM of a worker registering to a eucalyptus site', () => {
     expect(held.some((k) => k.endsWith('.part.00'))).toBe(true); // not cleaned up because of the shutdown
     expect(held.some((k) => k.endsWith('.manifest.xml'))).toBe(false);
 
-    await startWorkerProcess(site, hostDir);
+    await workers.start(site, hostDir);
     const result = await handle.result();
     expect(result.ids.FILESYSTEM).toMatch(/^ami-[0-9a-f]+$/);
     const secondPuts = putKeys(seenBySecond);
