@@ -9,7 +9,8 @@
  *   npx tsx bench/fleet/run.ts [--sites 10] [--size-mib 512] [--origin-rate-mib 50] [--modes http,torrent] [--no-aria2] [--keep]
  *
  * `--keep` leaves the hosts' data dirs (their worker.log) under .bench-tmp/ to read afterwards.
- * `--cpu-prof DIR` writes each worker's CPU profile there (read with bench/summarise-cpu-profile.ts).
+ * `--cpu-prof DIR` writes each worker's CPU profile there (read with bench/summarise-cpu-profile.ts);
+ * `--node-args="…"` passes other node options to the workers (e.g. `--trace-gc`, into each worker.log).
  * It builds first (`npm run build`): the workers run the compiled dist/, which must be this tree.
  *
  * Long (minutes): not part of `npm test`. Figures go to docs/fleet.md.
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     'no-aria2': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'node-args': { type: 'string', default: '' },
   },
 });
 const siteCount = Number(values.sites);
@@ -47,7 +49,10 @@ const rateMiB = Number(values['origin-rate-mib']);
 const modes = values.modes.split(',') as ('http' | 'torrent')[];
 const root = resolve('.bench-tmp', `fleet-${Date.now()}`);
 const CLI = resolve('bin/imageproxy.js');
-const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`] : [];
+const nodeArgs = [
+  ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`] : []),
+  ...values['node-args'].split(' ').filter(Boolean),
+];
 
 interface Figures {
   scenario: string;

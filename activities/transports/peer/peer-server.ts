@@ -14,6 +14,7 @@ import { countServedToPeers } from '../../metrics/image-proxy-metrics.js';
 import { growingParts } from './growing-parts.js';
 import { RecentRanges } from './recent-ranges.js';
 import { SharedFileHandles } from './shared-file-handles.js';
+import { PIECE_BYTES } from '../../../common/fleet-contract.js';
 import { hashOfName, parseRange, PART_PATH_PREFIX } from './peer-wire.js';
 
 /** How long a request for bytes a growing part does not have yet waits for them. */
@@ -21,7 +22,7 @@ const WAIT_FOR_BYTES_MS = 10_000;
 /** How often a waiting request looks at how far the download got (in memory; the file only once it is there). */
 const POLL_MS = 20;
 /** Ranges kept in memory for the next peers asking for the same ones (see recent-ranges.ts). */
-const recentRanges = new RecentRanges(32 << 20);
+const recentRanges = new RecentRanges(32 << 20, PIECE_BYTES);
 const files = new SharedFileHandles(5_000);
 
 export interface PeerServerOptions {
@@ -126,12 +127,15 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
     }
     // How far this host has the part: the asker sends its next pieces to the host furthest along.
     res.writeHead(206, { 'content-range': `bytes ${range[0]}-${end}/${total}`, 'content-length': String(end - range[0] + 1), 'x-part-progress': String(has) });
-    const bytes = await recentRanges.read(name, file, range[0], end);
-    // What actually went out to the peer (a peer may hang up part-way).
-    res.on('close', () => countServedToPeers('peer', res.writableFinished ? bytes.length : 0));
+    const lease = await recentRanges.read(name, file, range[0], end);
     await new Promise<void>((resolve) => {
-      res.once('close', resolve);
-      res.end(bytes);
+      res.once('close', () => {
+        lease.release(); // handed to the kernel (or the peer hung up): the buffer may be reused
+        // What actually went out to the peer (a peer may hang up part-way).
+        countServedToPeers('peer', res.writableFinished ? lease.bytes.length : 0);
+        resolve();
+      });
+      res.end(lease.bytes);
     });
   } finally {
     release();

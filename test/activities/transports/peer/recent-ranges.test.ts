@@ -3,7 +3,7 @@ import { mkdtemp, open, rm, unlink, writeFile, appendFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RecentRanges } from '../../../../activities/transports/peer/recent-ranges.js';
+import { RecentRanges, type RangeLease } from '../../../../activities/transports/peer/recent-ranges.js';
 import { SharedFileHandles } from '../../../../activities/transports/peer/shared-file-handles.js';
 
 let dir: string;
@@ -13,18 +13,42 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe('RecentRanges', () => {
-  it('answers a range asked again from memory, and keeps no more bytes than its bound', async () => {
+  const text = async (lease: Promise<RangeLease>): Promise<string> => {
+    const got = await lease;
+    got.release();
+    return got.bytes.toString();
+  };
+
+  it('answers a range asked again from memory, and keeps no more ranges than its slabs', async () => {
     const path = join(dir, 'part');
     await writeFile(path, Buffer.from('0123456789abcdef'));
     const file = await open(path, 'r');
-    const ranges = new RecentRanges(8);
-    const first = await ranges.read('p', file, 0, 3);
-    expect(first.toString()).toBe('0123');
+    const ranges = new RecentRanges(8, 4); // two slabs of 4 bytes
+    expect(await text(ranges.read('p', file, 0, 3))).toBe('0123');
     await writeFile(path, Buffer.from('XXXXXXXXXXXXXXXX')); // (a cache file never changes: this shows where the answer comes from)
-    expect((await ranges.read('p', file, 0, 3)).toString()).toBe('0123'); // from memory, no second read
-    await ranges.read('p', file, 4, 7);
-    await ranges.read('p', file, 8, 11); // 12 bytes asked for, 8 kept: the oldest (0-3) goes
-    expect((await ranges.read('p', file, 0, 3)).toString()).toBe('XXXX'); // read again
+    expect(await text(ranges.read('p', file, 0, 3))).toBe('0123'); // from memory, no second read
+    await text(ranges.read('p', file, 4, 7));
+    await text(ranges.read('p', file, 8, 11)); // a third range: the oldest (0-3) gives up its slab
+    expect(await text(ranges.read('p', file, 0, 3))).toBe('XXXX'); // read again
+    await file.close();
+  });
+
+  it('never reuses a slab still being sent: a range asked while every slab is lent is read into its own buffer', async () => {
+    const path = join(dir, 'part');
+    await writeFile(path, Buffer.from('0123456789abcdef'));
+    const file = await open(path, 'r');
+    const ranges = new RecentRanges(8, 4);
+    const a = await ranges.read('p', file, 0, 3);
+    const b = await ranges.read('p', file, 4, 7);
+    const c = await ranges.read('p', file, 8, 11);
+    expect([a.bytes.toString(), b.bytes.toString(), c.bytes.toString()]).toEqual(['0123', '4567', '89ab']);
+    a.release();
+    const d = await ranges.read('p', file, 12, 15); // takes a's slab, now free
+    expect(d.bytes.toString()).toBe('cdef');
+    expect(b.bytes.toString()).toBe('4567'); // still lent: untouched
+    b.release();
+    c.release();
+    d.release();
     await file.close();
   });
 
@@ -32,10 +56,10 @@ describe('RecentRanges', () => {
     const path = join(dir, 'short');
     await writeFile(path, Buffer.from('abc'));
     const file = await open(path, 'r');
-    const ranges = new RecentRanges(1024);
+    const ranges = new RecentRanges(1024, 16);
     await expect(ranges.read('p', file, 0, 9)).rejects.toThrow(/ended 7 bytes before the range did/);
     await appendFile(path, Buffer.from('defghij'));
-    expect((await ranges.read('p', file, 0, 9)).toString()).toBe('abcdefghij');
+    expect(await text(ranges.read('p', file, 0, 9))).toBe('abcdefghij');
     await file.close();
   });
 });
