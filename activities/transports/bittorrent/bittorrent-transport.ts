@@ -26,6 +26,7 @@ import type { SharedTorrentClient } from './shared-torrent-client.js';
 import { isTorrentUrl, parseTorrentUrl, TorrentUrlError, type TorrentSource } from './torrent-url.js';
 import { parseMagnet, parseMetainfo, type TorrentDescription } from './webtorrent-client.js';
 import type { Torrent } from './webtorrent-torrent.js';
+import { StallWatch } from './stall-watch.js';
 import { WebSeedSwitch } from './web-seed-switch.js';
 
 /** Progress is reported this often while a torrent downloads. */
@@ -274,50 +275,5 @@ async function linkOrCopy(src: string, dest: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
     await copyFile(src, dest);
-  }
-}
-
-/**
- * An AbortSignal that fires when the request's signal does, or when no new piece was verified for
- * `timeoutMs`.
- */
-class StallWatch {
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  private lastPieces = -1;
-  stalled = false;
-  private readonly onOuterAbort = (): void => this.controller.abort(this.outer?.reason);
-
-  constructor(
-    private readonly timeoutMs: number,
-    private readonly outer: AbortSignal | undefined,
-  ) {
-    if (outer?.aborted) this.onOuterAbort();
-    else outer?.addEventListener('abort', this.onOuterAbort, { once: true });
-    this.arm();
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /** Record the count of verified pieces; any increase restarts the clock. */
-  progress(piecesVerified: number): void {
-    if (piecesVerified === this.lastPieces) return;
-    this.lastPieces = piecesVerified;
-    this.arm();
-  }
-
-  dispose(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.outer?.removeEventListener('abort', this.onOuterAbort);
-  }
-
-  private arm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.stalled = true;
-      this.controller.abort(new Error('stalled'));
-    }, this.timeoutMs);
   }
 }
