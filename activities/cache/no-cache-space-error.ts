@@ -1,23 +1,22 @@
 /**
  * "Insufficient cache space", as the cache layer says it: a plain error carrying its stable type,
- * whether it is final (the run gave up waiting for room) and when to try again. The activity that
- * hits it turns it into the ApplicationFailure the workflow sees.
+ * whether it is final (the run gave up waiting for room) and when to try again. The activity
+ * boundary turns it into the ApplicationFailure the workflow sees (activities/application-failure-of.ts).
  */
-import { ErrorType } from '../../common/errors.js';
+import { ErrorType, ImageProxyError } from '../../common/errors.js';
 import { formatBytes } from '../../config/byte-size.js';
 import type { InsufficientSpaceError } from './cache-index.js';
 
-export class NoCacheSpaceError extends Error {
+export class NoCacheSpaceError extends ImageProxyError {
   override readonly name = 'NoCacheSpaceError';
-  readonly type = ErrorType.InsufficientCacheSpace;
   constructor(
     message: string,
     /** No more waiting: running registrations did not release room within `spaceWaitMs`. */
     readonly final: boolean,
     /** When not final: how long to wait before trying again. */
-    readonly retryAfterMs: number | undefined,
+    retryAfterMs: number | undefined,
   ) {
-    super(message);
+    super({ type: ErrorType.InsufficientCacheSpace, message, nonRetryable: final, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
   }
 }
 

@@ -15,6 +15,7 @@ import https from 'node:https';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { LookupFunction } from 'node:net';
+import { ImageProxyError } from '../../common/errors.js';
 import { urlForDisplay } from '../../common/url-for-display.js';
 import type { HttpConfig } from '../../config/config-schema.js';
 import { writeToFile } from '../files/file-closed.js';
@@ -161,7 +162,7 @@ async function transfer(
 
 /** The failure to report for an error while streaming the body. */
 function failureOfTransfer(request: FetchRequest, err: unknown, bytes: number, length: number | undefined): Error {
-  if (isApplicationFailure(err) || request.signal?.aborted) return err as Error;
+  if (err instanceof ImageProxyError || request.signal?.aborted) return err as Error;
   if (String((err as NodeJS.ErrnoException).code).startsWith('HPE_') && length !== undefined) {
     return originRejected(`${urlForDisplay(request.url)}: the origin sent more than its Content-Length of ${length} bytes (${(err as Error).message})`);
   }
@@ -197,7 +198,7 @@ async function open(config: HttpSettings, url: URL, signal: AbortSignal | undefi
         lateErrors.set(answered, err);
         answered.destroy(err);
       }
-      reject(isApplicationFailure(err) || signal?.aborted ? err : transferInterrupted(`${urlForDisplay(url.href)}: ${err.message}`, err));
+      reject(err instanceof ImageProxyError || signal?.aborted ? err : transferInterrupted(`${urlForDisplay(url.href)}: ${err.message}`, err));
     });
   });
   const status = response.statusCode ?? 0;
@@ -233,10 +234,6 @@ async function closed(response: IncomingMessage, ms: number): Promise<void> {
       resolve();
     }
   });
-}
-
-function isApplicationFailure(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ApplicationFailure';
 }
 
 /** Passes bytes through while hashing and counting them (from `start`), and enforces a size limit. */

@@ -9,9 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { ErrorType } from '../../../common/errors.js';
+import { ErrorType, ImageProxyError } from '../../../common/errors.js';
 import type { ContentHash } from '../../../common/image-types.js';
 import type { BittorrentConfig, HttpConfig } from '../../../config/config-schema.js';
 import { urlForDisplay } from '../../../common/url-for-display.js';
@@ -57,8 +56,8 @@ export function createBittorrentTransport(options: BittorrentTransportOptions): 
   };
 }
 
-function badTorrent(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: ErrorType.BadTorrent, message, nonRetryable: true });
+function badTorrent(message: string): ImageProxyError {
+  return new ImageProxyError({ type: ErrorType.BadTorrent, message, nonRetryable: true });
 }
 
 async function fetchTorrent(options: BittorrentTransportOptions, request: FetchRequest): Promise<FetchResult> {
@@ -187,8 +186,8 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
       await torrent!.close({ deleteData });
       if (deleteData) await rm(dir, { recursive: true, force: true });
     };
-    if (err instanceof ApplicationFailure) {
-      await stopTorrent(err.nonRetryable === true);
+    if (err instanceof ImageProxyError) {
+      await stopTorrent(err.nonRetryable);
       throw err;
     }
     if (stall.stalled) {
@@ -201,7 +200,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     }
     if (request.signal?.aborted) {
       const reason: unknown = request.signal.reason;
-      const unwanted = reason instanceof CancelledFailure && UNWANTED.has(reason.message);
+      const unwanted = request.abandonedBy?.(reason) === true;
       log.info({ reason: reason instanceof Error ? reason.message : String(reason), deleteData: unwanted && last }, 'torrent stopped');
       await stopTorrent(unwanted);
       throw err;
@@ -213,13 +212,6 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     stall.dispose();
   }
 }
-
-/**
- * Activity cancellation reasons after which nobody will resume this download: the workflow
- * cancelled it (CANCELLED), or the server no longer knows the attempt (NOT_FOUND: the workflow was
- * cancelled or closed without waiting for the activity). Worker shutdown and timeouts keep the data.
- */
-const UNWANTED = new Set(['CANCELLED', 'NOT_FOUND']);
 
 /** Parse the magnet link, or fetch the .torrent file over HTTP and parse it. */
 async function describeSource(options: BittorrentTransportOptions, source: TorrentSource, request: FetchRequest): Promise<TorrentDescription> {
