@@ -15,13 +15,17 @@ export interface FleetRef {
 export const PIECE_BYTES = 1 << 20;
 
 /**
- * SHA-256 of every piece of a part, from the first host whose copy matched the part's signature
- * in the metadata. They let later hosts check each piece from a peer as it arrives.
+ * The digests of a part's prefixes, one per piece: entry i is the part's hash (its signature's
+ * algorithm) over pieces 0..i, so the last one is the part's own hash. From the first host whose
+ * copy matched the part's signature. A later host checks each piece from a peer in the same pass
+ * that hashes the part for its signature (a copy of the running hash, finished at the piece's end):
+ * one hash pass per byte, not two.
  */
 export interface PieceHashes {
   size: number;
   pieceBytes: number;
-  sha256: string[];
+  algorithm: 'sha1' | 'sha256' | 'sha512';
+  prefixDigests: string[];
 }
 
 export interface SourceReport {

@@ -51,6 +51,8 @@ export interface DevServer {
   address: string;
   uiUrl?: string;
   namespace: string;
+  /** The server's process id (for CPU accounting in benches). */
+  pid: number | undefined;
   stop(): Promise<void>;
   /** SIGKILL, no clean shutdown (what a crash or the OOM killer does); resolves once it is gone. */
   kill(): Promise<void>;
@@ -85,6 +87,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     address,
     ...(options.headless ? {} : { uiUrl: `http://127.0.0.1:${uiPort}` }),
     namespace,
+    pid: child.pid,
     stop: () => stopChild(child),
     kill: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;

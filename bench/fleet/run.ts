@@ -9,10 +9,12 @@
  *   npx tsx bench/fleet/run.ts [--sites 10] [--size-mib 512] [--origin-rate-mib 50] [--modes http,torrent] [--no-aria2] [--keep]
  *
  * `--keep` leaves the hosts' data dirs (their worker.log) under .bench-tmp/ to read afterwards.
+ * `--cpu-prof DIR` writes each worker's CPU profile there (read with bench/summarise-cpu-profile.ts).
+ * It builds first (`npm run build`): the workers run the compiled dist/, which must be this tree.
  *
  * Long (minutes): not part of `npm test`. Figures go to docs/fleet.md.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'http,torrent' },
     'no-aria2': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const siteCount = Number(values.sites);
@@ -44,6 +47,7 @@ const rateMiB = Number(values['origin-rate-mib']);
 const modes = values.modes.split(',') as ('http' | 'torrent')[];
 const root = resolve('.bench-tmp', `fleet-${Date.now()}`);
 const CLI = resolve('bin/imageproxy.js');
+const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`] : [];
 
 interface Figures {
   scenario: string;
@@ -53,6 +57,12 @@ interface Figures {
   commandS?: number;
   egress: number;
   cpuS: number[];
+  /** Busy CPU seconds of the Temporal server and of the whole machine (all processes) during the run. */
+  temporalCpuS?: number;
+  machineCpuS?: number;
+  /** Seconds from the run's start until the last host had the part, and until the last registration. */
+  lastPartReadyS?: number;
+  lastRegisteredS?: number;
 }
 
 /** user + system CPU seconds of a process so far (from /proc, in clock ticks of 1/100 s). */
@@ -60,6 +70,26 @@ async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Busy CPU seconds of the whole machine so far (all cores; /proc/stat, clock ticks of 1/100 s). */
+async function machineBusySeconds(): Promise<number> {
+  const [user, nice, system, , , irq, softirq, steal] = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
+}
+
+/**
+ * Each scenario starts from an empty page cache: ten hosts on one machine share one page cache,
+ * and writing into a full one costs reclaim CPU that the scenario before left behind (measured:
+ * ten 512 MiB copies took 6.8 s of system CPU into a full page cache, 1.6 s into an empty one).
+ * Needs root; without it the bench says so and goes on.
+ */
+async function resetPageCache(imagePath: string): Promise<boolean> {
+  spawnSync('sync');
+  const dropped = await writeFile('/proc/sys/vm/drop_caches', '1').then(() => true, () => false);
+  // The origin's file back in memory, as it was for every scenario before the drop.
+  for await (const chunk of (await open(imagePath)).createReadStream({ highWaterMark: 1 << 20 })) void chunk;
+  return dropped;
 }
 
 async function writeImage(path: string): Promise<string> {
@@ -87,6 +117,7 @@ async function main(): Promise<void> {
   // One build id for every worker of the run: a commit made while it runs must not start workers of
   // a new version that the deployment's current one (this run's first workers) never hands work to.
   process.env.IMAGEPROXY_BUILD_ID ??= workerDeployment().buildId;
+  if (spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' }).status !== 0) throw new Error('npm run build failed');
   await mkdir(root, { recursive: true });
   const load0 = loadavg();
   const temporal = await startDevServer({ headless: true });
@@ -119,7 +150,7 @@ async function main(): Promise<void> {
           const dataDir = join(dir, `host${i + 1}`);
           await mkdir(dataDir, { recursive: true });
           const peer = { listen: `127.0.0.1:${await freePort()}` };
-          return startFleetHost({ site, dataDir, hostId: `${tag}-host${i + 1}`, temporalAddress: temporal.address, tokenFile, peer, workflowBundlePath, started });
+          return startFleetHost({ site, dataDir, hostId: `${tag}-host${i + 1}`, temporalAddress: temporal.address, tokenFile, peer, workflowBundlePath, started, nodeArgs });
         }),
       );
       // A metadata file of its own (so a GUID of its own) for each scenario.
@@ -128,7 +159,10 @@ async function main(): Promise<void> {
       const guid = createHash('sha1').update(xml).digest('hex');
       const clientConfig = join(dir, 'client.json');
       await writeFile(clientConfig, JSON.stringify({ sites: Object.fromEntries(siteNames.map((s) => [s, { type: 'local' }])) }));
+      if (!(await resetPageCache(imagePath))) console.log('  (page cache not reset: needs root)');
       const cpu0 = await Promise.all(hosts.map((h) => cpuSeconds(h.program.child.pid!)));
+      const temporalCpu0 = await cpuSeconds(temporal.pid!);
+      const machineCpu0 = await machineBusySeconds();
       origin.resetCount();
       const startedAt = Date.now();
       const { code, out } = await run(process.execPath, [CLI, 'register', '--url', metadataUrl, '--guid', guid, ...siteNames.flatMap((s) => ['--site', s])], {
@@ -149,7 +183,17 @@ async function main(): Promise<void> {
       const described = await temporalClient.workflow.getHandle(workflowId).describe();
       const wallS = (described.closeTime!.getTime() - described.startTime.getTime()) / 1000;
       const cpu1 = await Promise.all(hosts.map((h) => cpuSeconds(h.program.child.pid!)));
-      const figures = { scenario: `${name}, ${sites} site${sites > 1 ? 's' : ''}`, wallS, commandS, egress: origin.bytesSent / size, cpuS: cpu1.map((c, i) => c - cpu0[i]!) };
+      const phases = await phaseTimes(hosts, described.startTime.getTime());
+      const figures: Figures = {
+        scenario: `${name}, ${sites} site${sites > 1 ? 's' : ''}`,
+        wallS,
+        commandS,
+        egress: origin.bytesSent / size,
+        cpuS: cpu1.map((c, i) => c - cpu0[i]!),
+        temporalCpuS: (await cpuSeconds(temporal.pid!)) - temporalCpu0,
+        machineCpuS: (await machineBusySeconds()) - machineCpu0,
+        ...phases,
+      };
       console.log(line(figures));
       await printFallbacks(hosts);
       return figures;
@@ -206,6 +250,20 @@ async function main(): Promise<void> {
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 
+/** When the last host had the part and when the last one registered it (their logs), from `startMs`. */
+async function phaseTimes(hosts: readonly FleetHost[], startMs: number): Promise<{ lastPartReadyS: number; lastRegisteredS: number }> {
+  let lastPartReadyS = 0;
+  let lastRegisteredS = 0;
+  for (const host of hosts) {
+    for (const l of await host.logLines()) {
+      const atS = (Number(l.time) - startMs) / 1000;
+      if (l.msg === 'part ready') lastPartReadyS = Math.max(lastPartReadyS, atS);
+      if (l.msg === 'registered') lastRegisteredS = Math.max(lastRegisteredS, atS);
+    }
+  }
+  return { lastPartReadyS, lastRegisteredS };
+}
+
 /** Why hosts asked the origin (their logs' `falling back to the origin`), so a high egress explains itself. */
 async function printFallbacks(hosts: readonly FleetHost[]): Promise<void> {
   const reasons = new Map<string, string[]>();
@@ -222,7 +280,9 @@ async function printFallbacks(hosts: readonly FleetHost[]): Promise<void> {
 function line(f: Figures): string {
   const total = f.cpuS.reduce((a, b) => a + b, 0);
   const command = f.commandS !== undefined ? ` (command ${f.commandS.toFixed(1)} s)` : '';
-  return `  ${f.scenario.padEnd(32)} wall ${f.wallS.toFixed(1).padStart(6)} s${command}  origin ${f.egress.toFixed(2).padStart(5)} × image  CPU per site ${f.cpuS.map((c) => c.toFixed(1)).join(' ')} s (total ${total.toFixed(1)} s)`;
+  const phases = f.lastRegisteredS !== undefined ? `\n  ${''.padEnd(32)} last part ready at ${f.lastPartReadyS!.toFixed(1)} s, last registered at ${f.lastRegisteredS.toFixed(1)} s` : '';
+  const machine = f.machineCpuS !== undefined ? `; Temporal server ${f.temporalCpuS!.toFixed(1)} s, whole machine ${f.machineCpuS.toFixed(1)} s` : '';
+  return `  ${f.scenario.padEnd(32)} wall ${f.wallS.toFixed(1).padStart(6)} s${command}  origin ${f.egress.toFixed(2).padStart(5)} × image  CPU per site ${f.cpuS.map((c) => c.toFixed(1)).join(' ')} s (total ${total.toFixed(1)} s)` + machine + phases;
 }
 
 await main();

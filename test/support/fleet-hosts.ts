@@ -27,6 +27,8 @@ export interface FleetHostOptions {
   started?: FleetHost[];
   /** Serve Prometheus metrics on a free loopback port (`--metrics-port`). */
   metrics?: boolean;
+  /** Extra node options before the script (e.g. `--cpu-prof`, for bench/fleet). */
+  nodeArgs?: string[];
 }
 
 export interface FleetHost {
@@ -63,7 +65,9 @@ export async function startFleetHost(o: FleetHostOptions): Promise<FleetHost> {
   };
   const metricsPort = o.metrics ? await freePort() : undefined;
   const args = [resolve('bin/imageproxy.js'), 'worker', '--site', o.site, ...(metricsPort ? ['--metrics-port', String(metricsPort)] : [])];
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // --single-threaded-gc as bin/imageproxy.js's shebang gives an installed worker (node ignores a
+  // shebang's options when it is handed the script).
+  const child = spawn(process.execPath, ['--single-threaded-gc', ...(o.nodeArgs ?? []), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const program = new Program(o.hostId, child, join(o.dataDir, 'worker.log'));
   const host: FleetHost = {
     site: o.site,

@@ -1,14 +1,15 @@
 /**
  * Fetch one part from the peers of a distribution into a file, front to back, a piece at a time
- * from several peers at once, every piece checked. The piece hashes come from the distribution
- * (the first host whose copy matched the part's signature reported them, see fleet-contract.ts);
- * while they are not known yet (every source is still downloading), each piece's hash is kept
- * with the peer that sent it and checked once they are, and a piece found bad then is fetched
- * again and written over. A peer that sends a bad piece, cannot be reached or breaks the wire is
- * dropped for this part (and the log says why). The caller checks the part's signature at the end.
+ * from several peers at once, every piece checked. The check is one hash pass: the part's own hash
+ * runs over the pieces in order, and at each piece's end its digest so far must equal the prefix
+ * digest the distribution gives (from the first host whose copy matched the part's signature, see
+ * fleet-contract.ts). A piece that fails is not written; its peer is dropped for this part (and the
+ * log says why). While the digests are not known yet (every source is still downloading), the
+ * pieces are written and their digests kept; once they are known, the first bad piece names its
+ * sender, whose pieces from there on are fetched again from others and the file hashed again.
+ * The caller checks the part's signature at the end (the last digest).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { PartSources, PieceHashes } from '../../../common/fleet-contract.js';
@@ -17,6 +18,7 @@ import type { ContentHash } from '../../../common/image-types.js';
 import type { TransferProgress } from '../transport.js';
 import type { FetchRange } from './peer-client.js';
 import { pieceCount, pieceSpan } from './peer-wire.js';
+import { extendPrefix, prefixDigestsOfFile, usablePieceHashes } from './prefix-digests.js';
 
 /** Pieces asked for at once (over all peers). */
 const LANES = 4;
@@ -62,19 +64,21 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
     for (const p of list) if (!peers.has(p)) peers.set(p, { inflight: 0, behindUntil: 0, progress: -1, has: 0 });
   };
   addPeers(o.peers);
-  const pieceBytes = o.pieces?.pieceBytes ?? PIECE_BYTES;
-  let trusted = o.pieces;
+  let trusted = usablePieceHashes(o.pieces, o.hashAlgorithm) ? o.pieces : undefined;
+  const pieceBytes = trusted?.pieceBytes ?? PIECE_BYTES;
   let size = trusted?.size;
-  /** Hash and sender of each piece received and kept. */
-  const received = new Map<number, { sha256: string; peer: string }>();
-  const buffered = new Map<number, Buffer>();
+  const buffered = new Map<number, { data: Buffer; peer: string }>();
+  /** The prefix digest and the sender of each piece written, in order. */
+  let digests: string[] = [];
+  const senders: string[] = [];
+  let running = createHash(o.hashAlgorithm);
   const queue: number[] = [];
   let nextNew = 0;
   let written = 0;
-  let rewritten = false;
+  /** Pieces written over after a late check: the digests are then taken from the file again. */
+  let repaired = false;
   let failure: string | undefined;
   let lastLifeAt = Date.now();
-  const whole = createHash(o.hashAlgorithm);
   const file = await open(o.destPath, 'w');
   let writes: Promise<unknown> = Promise.resolve();
 
@@ -87,17 +91,10 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
   const total = (): number | undefined => (size === undefined ? undefined : pieceCount(size, pieceBytes));
   const finished = (): boolean => size !== undefined && written === total() && queue.length === 0 && buffered.size === 0;
 
-  const applyTrusted = (t: PieceHashes): void => {
+  const applyTrusted = (t: PieceHashes | undefined): void => {
+    if (!usablePieceHashes(t, o.hashAlgorithm) || t.pieceBytes !== pieceBytes || (size !== undefined && t.size !== size)) return;
     trusted = t;
     size ??= t.size;
-    for (const [index, got] of received) {
-      if (t.sha256[index] === got.sha256) continue;
-      drop(got.peer, `piece ${index} does not match its hash`);
-      received.delete(index);
-      buffered.delete(index);
-      if (index < written) rewritten = true;
-      queue.unshift(index);
-    }
   };
 
   const takePiece = (): number | undefined => {
@@ -124,17 +121,28 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
     return ready.reduce((a, b) => (b[1].has > a[1].has || (b[1].has === a[1].has && b[1].inflight < a[1].inflight) ? b : a))[0];
   };
 
-  const store = (index: number, data: Buffer): Promise<unknown> => {
+  /** Writes the pieces that are next in order, each checked first when the digests are known. */
+  const store = (index: number, data: Buffer, peer: string): Promise<unknown> => {
     writes = writes.then(async () => {
       if (index < written) {
-        await file.write(data, 0, data.length, index * pieceBytes); // a repaired piece
+        await file.write(data, 0, data.length, index * pieceBytes); // a piece fetched again after a late check
+        senders[index] = peer;
+        repaired = true;
         return;
       }
-      buffered.set(index, data);
+      buffered.set(index, { data, peer });
       for (let next = buffered.get(written); next; next = buffered.get(written)) {
-        await file.write(next, 0, next.length, written * pieceBytes);
-        if (!rewritten) whole.update(next);
         buffered.delete(written);
+        const { next: after, digest } = extendPrefix(running, next.data);
+        if (trusted && trusted.prefixDigests[written] !== digest) {
+          drop(next.peer, `piece ${written} does not match its hash`);
+          queue.unshift(written);
+          break;
+        }
+        await file.write(next.data, 0, next.data.length, written * pieceBytes);
+        running = after;
+        digests[written] = digest;
+        senders[written] = next.peer;
         written++;
       }
       o.onProgress?.({ bytesDone: Math.min(written * pieceBytes, size ?? 0), ...(size !== undefined ? { bytesTotal: size } : {}) });
@@ -189,15 +197,8 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
       }
       size ??= answer.total;
       state.has = Math.max(state.has, span.start + answer.data.length, answer.progress ?? 0);
-      const sha256 = createHash('sha256').update(answer.data).digest('hex');
-      if (trusted && trusted.sha256[index] !== sha256) {
-        queue.unshift(index);
-        drop(peer, `piece ${index} does not match its hash`);
-        continue;
-      }
-      received.set(index, { sha256, peer });
       lastLifeAt = Date.now();
-      await store(index, answer.data);
+      await store(index, answer.data, peer);
     }
   };
 
@@ -205,7 +206,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
     const sources = await o.refresh().catch(() => undefined);
     if (!sources) return;
     addPeers(sources.peers);
-    if (sources.pieces && !trusted) applyTrusted(sources.pieces);
+    if (!trusted) applyTrusted(sources.pieces);
   };
   const refresher = setInterval(() => void refresh(), REFRESH_MS);
   try {
@@ -213,9 +214,18 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
       await Promise.all(Array.from({ length: LANES }, lane));
       await writes;
       if (failure || o.signal?.aborted) break;
-      if (trusted) break;
-      await refresh(); // the hashes may exist by now: check every piece before answering
-      if (queue.length === 0) break;
+      if (!trusted) await refresh(); // the digests may exist by now: check the pieces before answering
+      if (!trusted) break; // none yet: the caller checks the signature (the last digest)
+      if (repaired) {
+        digests = (await prefixDigestsOfFile(o.destPath, size ?? 0, o.hashAlgorithm, pieceBytes)).prefixDigests;
+        repaired = false;
+      }
+      const bad = digests.findIndex((d, i) => d !== trusted!.prefixDigests[i]);
+      if (bad < 0) break;
+      // Written before the digests were known: its sender's pieces from there on are fetched again.
+      const culprit = senders[bad]!;
+      drop(culprit, `piece ${bad} does not match its hash`);
+      for (let i = bad; i < written; i++) if (senders[i] === culprit) queue.push(i);
     }
   } finally {
     clearInterval(refresher);
@@ -225,38 +235,8 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
   if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted');
   if (failure) return { ok: false, reason: failure };
   const bytes = size ?? 0;
-  const hashHex = rewritten ? await hashFile(o.destPath, o.hashAlgorithm) : whole.digest('hex');
-  const pieces = trusted ?? { size: bytes, pieceBytes, sha256: Array.from({ length: total() ?? 0 }, (_, i) => received.get(i)!.sha256) };
-  return { ok: true, bytes, hashHex, pieces };
-}
-
-/** SHA-256 of every piece of a file (the piece hashes of a part fetched from the origin). */
-export async function hashPieces(path: string, size: number): Promise<PieceHashes> {
-  const sha256: string[] = [];
-  let piece = createHash('sha256');
-  let inPiece = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    let buf = chunk as Buffer;
-    while (buf.length > 0) {
-      const take = Math.min(buf.length, PIECE_BYTES - inPiece);
-      piece.update(buf.subarray(0, take));
-      inPiece += take;
-      buf = buf.subarray(take);
-      if (inPiece === PIECE_BYTES) {
-        sha256.push(piece.digest('hex'));
-        piece = createHash('sha256');
-        inPiece = 0;
-      }
-    }
-  }
-  if (inPiece > 0) sha256.push(piece.digest('hex'));
-  return { size, pieceBytes: PIECE_BYTES, sha256 };
-}
-
-async function hashFile(path: string, algorithm: ContentHash['algorithm']): Promise<string> {
-  const hash = createHash(algorithm);
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const hashHex = digests.at(-1) ?? createHash(o.hashAlgorithm).digest('hex');
+  return { ok: true, bytes, hashHex, pieces: trusted ?? { size: bytes, pieceBytes, algorithm: o.hashAlgorithm, prefixDigests: digests } };
 }
 
 function sleep(ms: number): Promise<void> {

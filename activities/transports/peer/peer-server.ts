@@ -12,11 +12,15 @@ import type { Logger } from 'pino';
 import type { HostCache } from '../../cache/host-cache.js';
 import { countServedToPeers } from '../../metrics/image-proxy-metrics.js';
 import { growingParts } from './growing-parts.js';
+import { RecentRanges } from './recent-ranges.js';
 import { hashOfName, parseRange, PART_PATH_PREFIX } from './peer-wire.js';
 
 /** How long a request for bytes a growing part does not have yet waits for them. */
 const WAIT_FOR_BYTES_MS = 10_000;
-const POLL_MS = 100;
+/** How often a waiting request looks at how far the download got (in memory; the file only once it is there). */
+const POLL_MS = 20;
+/** Ranges kept in memory for the next peers asking for the same ones (see recent-ranges.ts). */
+const recentRanges = new RecentRanges(32 << 20);
 
 export interface PeerServerOptions {
   /** HOST:PORT (port 0: a free one). */
@@ -120,16 +124,12 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
     }
     // How far this host has the part: the asker sends its next pieces to the host furthest along.
     res.writeHead(206, { 'content-range': `bytes ${range[0]}-${end}/${total}`, 'content-length': String(end - range[0] + 1), 'x-part-progress': String(has) });
-    await new Promise<void>((resolve, reject) => {
-      const stream = file.createReadStream({ start: range[0], end, autoClose: false, highWaterMark: 1 << 18 });
-      stream.on('error', reject);
-      // What actually went out to the peer (a peer may hang up part-way).
-      stream.on('data', (chunk: Buffer | string) => countServedToPeers('peer', chunk.length));
-      res.on('close', () => {
-        stream.destroy();
-        resolve();
-      });
-      stream.pipe(res);
+    const bytes = await recentRanges.read(name, file, range[0], end);
+    // What actually went out to the peer (a peer may hang up part-way).
+    res.on('close', () => countServedToPeers('peer', res.writableFinished ? bytes.length : 0));
+    await new Promise<void>((resolve) => {
+      res.once('close', resolve);
+      res.end(bytes);
     });
   } finally {
     await file.close();
@@ -169,6 +169,12 @@ async function openPart(
         // Fetched in file order: its verified bytes are about a prefix this long.
         if (file) return { file, total, has: Math.max(growing.bytesDone ?? 0, Math.min(last + 1, total)) };
       }
+      if (Date.now() >= deadline || req.destroyed) return null;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      continue;
+    }
+    if (growing?.sequential && growing.bytesDone !== undefined && growing.bytesDone <= Math.min(last, (growing.bytesTotal ?? Infinity) - 1)) {
+      // Not downloaded that far yet (the count runs a little ahead of the file, never behind).
       if (Date.now() >= deadline || req.destroyed) return null;
       await new Promise((r) => setTimeout(r, POLL_MS));
       continue;

@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import type { FleetRef, PartSources, PieceHashes, SourceReport } from '../../../common/fleet-contract.js';
 import type { ContentHash } from '../../../common/image-types.js';
 import type { FetchRequest, FetchResult, Transport } from '../transport.js';
-import { fetchFromPeers, hashPieces } from './fetch-from-peers.js';
+import { fetchFromPeers } from './fetch-from-peers.js';
+import { prefixDigestsOfFile } from './prefix-digests.js';
 import { growingParts, type GrowingPart } from './growing-parts.js';
 import type { FetchRange } from './peer-client.js';
 
@@ -116,7 +117,7 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
       const got = await inner.fetchToFile({ ...request, onProgress, onServable });
       if (got.hashHex === expected.hex) {
         complete(got.bytes);
-        await report(await hashPieces(request.destPath, got.bytes));
+        await report(await prefixDigestsOfFile(request.destPath, got.bytes, expected.algorithm));
       }
       return { ...got, via: { transport: inner.name, source: 'origin' } };
     } catch (err) {

@@ -10,7 +10,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pseudoRandomBytes } from '../../../../client/demo/sample-image.js';
 import { PIECE_BYTES, type PieceHashes } from '../../../../common/fleet-contract.js';
-import { fetchFromPeers, hashPieces } from '../../../../activities/transports/peer/fetch-from-peers.js';
+import { fetchFromPeers } from '../../../../activities/transports/peer/fetch-from-peers.js';
+import { prefixDigestsOfFile } from '../../../../activities/transports/peer/prefix-digests.js';
 import type { FetchRange, RangeAnswer } from '../../../../activities/transports/peer/peer-client.js';
 
 const SIZE = 5 * PIECE_BYTES + 12345;
@@ -40,7 +41,7 @@ describe('fetchFromPeers', () => {
     warnings.length = 0;
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, 'source'), data);
-    pieces = await hashPieces(join(dir, 'source'), SIZE);
+    pieces = await prefixDigestsOfFile(join(dir, 'source'), SIZE, 'sha1');
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -74,7 +75,7 @@ describe('fetchFromPeers', () => {
     };
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, 'big'), big);
-    const bigPieces = await hashPieces(join(dir, 'big'), big.length);
+    const bigPieces = await prefixDigestsOfFile(join(dir, 'big'), big.length, 'sha1');
     const got = await fetchFromPeers({ ...base(fetchRange, ['late', 'ahead']), pieces: bigPieces, refresh: async () => ({ peers: [] }) });
     expect(got).toMatchObject({ ok: true, bytes: big.length });
     expect(asked.ahead).toBe(count);
@@ -101,8 +102,17 @@ describe('fetchFromPeers', () => {
     expect(got).toEqual({ ok: false, reason: 'no peer left to ask' });
   });
 
-  it('the piece hashes of a file: one SHA-256 per piece, the last one short', async () => {
-    expect(pieces.sha256).toHaveLength(6);
-    expect(pieces.sha256[5]).toBe(createHash('sha256').update(data.subarray(5 * PIECE_BYTES)).digest('hex'));
+  it('piece digests from a host of an older version (other fields) are not used; the part still arrives whole', async () => {
+    const older = { size: SIZE, pieceBytes: PIECE_BYTES, sha256: ['0'.repeat(64)] } as unknown as PieceHashes;
+    const got = await fetchFromPeers({ ...base(peers({ b: 'good' }), ['b']), pieces: older, refresh: async () => ({ peers: [], pieces: older }) });
+    expect(got).toMatchObject({ ok: true, hashHex: sha1 });
+    expect(got.ok && got.pieces).toEqual(pieces);
+  });
+
+  it("the piece digests of a file: the part's hash over each prefix ending at a piece's end, the last one the part's own", async () => {
+    expect(pieces.prefixDigests).toHaveLength(6);
+    expect(pieces.prefixDigests[0]).toBe(createHash('sha1').update(data.subarray(0, PIECE_BYTES)).digest('hex'));
+    expect(pieces.prefixDigests[2]).toBe(createHash('sha1').update(data.subarray(0, 3 * PIECE_BYTES)).digest('hex'));
+    expect(pieces.prefixDigests[5]).toBe(sha1);
   });
 });
