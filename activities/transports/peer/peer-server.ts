@@ -5,7 +5,7 @@
  * answered. One endpoint per process and listen address, shared by its site workers.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -13,6 +13,7 @@ import type { HostCache } from '../../cache/host-cache.js';
 import { countServedToPeers } from '../../metrics/image-proxy-metrics.js';
 import { growingParts } from './growing-parts.js';
 import { RecentRanges } from './recent-ranges.js';
+import { SharedFileHandles } from './shared-file-handles.js';
 import { hashOfName, parseRange, PART_PATH_PREFIX } from './peer-wire.js';
 
 /** How long a request for bytes a growing part does not have yet waits for them. */
@@ -21,6 +22,7 @@ const WAIT_FOR_BYTES_MS = 10_000;
 const POLL_MS = 20;
 /** Ranges kept in memory for the next peers asking for the same ones (see recent-ranges.ts). */
 const recentRanges = new RecentRanges(32 << 20);
+const files = new SharedFileHandles(5_000);
 
 export interface PeerServerOptions {
   /** HOST:PORT (port 0: a free one). */
@@ -115,7 +117,7 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
     res.writeHead(found === null ? 503 : 404, progress !== undefined ? { 'x-part-progress': String(progress) } : {}).end();
     return;
   }
-  const { file, total, has } = found;
+  const { file, release, total, has } = found;
   try {
     const end = Math.min(range[1], total - 1);
     if (range[0] > end) {
@@ -132,7 +134,7 @@ async function answer(options: PeerServerOptions, tokenDigest: Buffer, req: Inco
       res.end(bytes);
     });
   } finally {
-    await file.close();
+    release();
   }
 }
 
@@ -149,14 +151,15 @@ async function openPart(
   name: string,
   [first, last]: [number, number],
   req: IncomingMessage,
-): Promise<{ file: FileHandle; total: number; has: number } | null | undefined> {
+): Promise<{ file: FileHandle; release: () => void; total: number; has: number } | null | undefined> {
   const hash = hashOfName(name)!;
   const deadline = Date.now() + WAIT_FOR_BYTES_MS;
+  const acquire = (path: string) => files.acquire(path).catch(() => undefined);
   for (;;) {
     const known = knownReady.get(name);
     if (known) {
-      const file = await open(known.path, 'r').catch(() => undefined);
-      if (file) return { file, total: known.size, has: known.size };
+      const got = await acquire(known.path);
+      if (got) return { ...got, total: known.size, has: known.size };
       knownReady.delete(name); // evicted since
     }
     const growing = growingParts.get(name);
@@ -165,9 +168,9 @@ async function openPart(
       // Written out of order (BitTorrent): its verified pieces, once they cover the range.
       const total = growing.bytesTotal;
       if (growing.has(first, Math.min(last + 1, total))) {
-        const file = await open(growing.path, 'r').catch(() => undefined);
+        const got = await acquire(growing.path);
         // Fetched in file order: its verified bytes are about a prefix this long.
-        if (file) return { file, total, has: Math.max(growing.bytesDone ?? 0, Math.min(last + 1, total)) };
+        if (got) return { ...got, total, has: Math.max(growing.bytesDone ?? 0, Math.min(last + 1, total)) };
       }
       if (Date.now() >= deadline || req.destroyed) return null;
       await new Promise((r) => setTimeout(r, POLL_MS));
@@ -180,13 +183,14 @@ async function openPart(
       continue;
     }
     if (growing?.sequential && growing.bytesTotal !== undefined) {
-      // Open first, then look at the size: a rename into the cache keeps the open file valid.
-      const file = await open(growing.path, 'r').catch(() => undefined);
-      if (file) {
+      // A shared handle: a rename into the cache keeps it valid.
+      const got = await acquire(growing.path);
+      if (got) {
         growingFile = true;
-        const size = (await file.stat()).size;
-        if (size > Math.min(last, growing.bytesTotal - 1)) return { file, total: growing.bytesTotal, has: size };
-        await file.close();
+        const needed = Math.min(last, growing.bytesTotal - 1) + 1;
+        const size = await got.size(needed);
+        if (size >= needed) return { file: got.file, release: got.release, total: growing.bytesTotal, has: size };
+        got.release();
       }
     }
     if (!growingFile) {
