@@ -1,5 +1,6 @@
 // Lint rules that guard the architecture: workflow code stays deterministic and free of Node
-// built-ins, promises are never left floating, type-only imports say so, and no import cycles.
+// built-ins, promises are never left floating, type-only imports say so, no import cycles, and
+// the layers below the activity files know no Temporal.
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
@@ -32,6 +33,17 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins; do I/O in an activity.' })),
           patterns: [{ group: ['../activities/*', '../workers/*', '../client/*'], allowTypeImports: true, message: 'Workflows import only types from activities.' }],
         },
+      ],
+    },
+  },
+  {
+    // Transports, cache, images, sites …: plain code with plain errors (common/errors.ts ImageProxyError);
+    // the activity files in activities/*.ts are the Temporal boundary (activities/application-failure-of.ts).
+    files: ['activities/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@temporalio/*'], message: 'No Temporal below activities/*.ts: throw ImageProxyError; the activity turns it into an ApplicationFailure.' }] },
       ],
     },
   },

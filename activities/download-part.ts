@@ -9,15 +9,14 @@
  * a crash, a timeout or a broken connection hands the last heartbeat and the partial file to the
  * transport, which continues where the file ends.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import { ErrorType } from '../common/errors.js';
+import { ErrorType, ImageProxyError } from '../common/errors.js';
 import type { FleetRef } from '../common/fleet-contract.js';
 import type { CachedPart, ImagePart } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { finalAfterRetryFor } from './retry-for.js';
 import { countCacheLookup, countFetched } from './metrics/image-proxy-metrics.js';
-import { noCacheSpaceFailure } from './no-cache-space-failure.js';
 import { pickTransport } from './transports/pick-transport.js';
 import type { TransferProgress } from './transports/transport.js';
 import { TransferRate } from './transfer-rate.js';
@@ -136,16 +135,17 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
         hashAlgorithm: part.hash.algorithm,
         resume: { statePath: deps.cache.resumeStatePathOf(part.hash), ...(lastProgress ? { lastProgress } : {}) },
         signal: space.signal,
+        abandonedBy,
         onProgress: space.onProgress,
         expected: part.hash,
         ...(fleet ? { fleet } : {}),
       });
     } catch (caught) {
-      const err = space.failure ? noCacheSpaceFailure(deps.cache.noSpaceError(space.failure, Context.current().info.scheduledTimestampMs)) : caught;
+      const err = space.failure ? deps.cache.noSpaceError(space.failure, Context.current().info.scheduledTimestampMs) : caught;
       // A refused URL will not change, and a cancelled download (its registration failed or was
       // cancelled) will not be retried; a broken transfer keeps its partial file for the retry.
       // A worker's shutdown keeps it: the retry on the next worker resumes from it.
-      if ((err instanceof ApplicationFailure && err.nonRetryable) || (shared.abort.signal.aborted && !shared.stoppedByShutdown)) {
+      if ((err instanceof ImageProxyError && err.nonRetryable) || (shared.abort.signal.aborted && !shared.stoppedByShutdown)) {
         await deps.cache.discardPartial(part.hash);
       }
       throw err;
@@ -168,6 +168,16 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     }
     return deps.cache.commit(part.hash);
   }
+}
+
+/**
+ * Whether the activity was cancelled for a reason after which nobody resumes this download: the
+ * workflow cancelled it (CANCELLED), or the server no longer knows the attempt (NOT_FOUND: the
+ * workflow was cancelled or closed without waiting for the activity). Worker shutdown and
+ * timeouts keep the data.
+ */
+function abandonedBy(abortReason: unknown): boolean {
+  return abortReason instanceof CancelledFailure && (abortReason.message === 'CANCELLED' || abortReason.message === 'NOT_FOUND');
 }
 
 /** The progress a previous attempt heartbeated, if its details have that shape. */

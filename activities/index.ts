@@ -3,18 +3,21 @@
  * in two sets registered on two task queues: the site's queue (any worker of the site may serve
  * them) and this host's queue (they share files on this host's disk). Each worker registers only
  * its own set, so a call sent to the wrong queue fails (NotFoundError) instead of running on a
- * host without the files. Workflows import only the types of these factories, so no activity code
- * enters the workflow bundle.
+ * host without the files. Every activity throws the `ImageProxyError`s of the layers below as
+ * `ApplicationFailure`s (application-failure-of.ts): nothing below this folder's files imports
+ * Temporal. Workflows import only the types of these factories, so no activity code enters the
+ * workflow bundle.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from './activity-deps.js';
+import { applicationFailureOf, failingAsApplicationFailures } from './application-failure-of.js';
 import { makeAwaitRegistration } from './await-registration.js';
 import { makeClaimHost } from './claim-host.js';
 import { makeCleanUpActivities } from './clean-up-images.js';
 import { makeDeregisterImage } from './deregister-image.js';
 import { makeDownloadPart } from './download-part.js';
 import { makeLookupImage } from './lookup-image.js';
-import { makeFetchMetadata } from './metadata/fetch-metadata.js';
+import { makeFetchMetadata } from './fetch-metadata.js';
 import { makeAwaitRunsClosed, makeFindRunsAhead } from './image-turn.js';
 import { countRegistration, timeStage, type Stage } from './metrics/image-proxy-metrics.js';
 import { makeProvisionNodes } from './provision-nodes.js';
@@ -26,7 +29,7 @@ import { makeReleaseCacheHolds } from './release-cache-holds.js';
 /** Activities of the site's task queue: short calls any worker of the site may serve. */
 export function createSiteQueueActivities(deps: ActivityDeps) {
   const bounded = <A extends unknown[], R>(activity: (...args: A) => Promise<R>) => withRetryNotice(deps.temporal, retriedFor(deps.retryForMs, activity));
-  return {
+  return failingAsApplicationFailures({
     claimHost: bounded(makeClaimHost(deps)),
     lookupImage: bounded(timed(deps, 'lookup', makeLookupImage(deps))),
     fetchMetadata: failsRegistration(deps, bounded(timed(deps, 'metadata', makeFetchMetadata(deps)))),
@@ -36,17 +39,17 @@ export function createSiteQueueActivities(deps: ActivityDeps) {
     provisionNodes: bounded(makeProvisionNodes(deps)),
     deregisterImage: bounded(makeDeregisterImage(deps)),
     ...makeCleanUpActivities(deps),
-  };
+  });
 }
 
 /** Activities of this host's task queue: they read and write this host's cache. */
 export function createHostQueueActivities(deps: ActivityDeps) {
-  return {
+  return failingAsApplicationFailures({
     // Bounds its own retries: its progress restarts the clock.
     downloadPart: withRetryNotice(deps.temporal, failsRegistration(deps, timed(deps, 'download', makeDownloadPart(deps)))),
     registerParts: withRetryNotice(deps.temporal, retriedFor(deps.retryForMs, timed(deps, 'register', makeRegisterParts(deps)))),
     releaseCacheHolds: makeReleaseCacheHolds(deps),
-  };
+  });
 }
 
 /** The activity of a stage, timed for the metrics (imageproxy_stage_seconds). */
@@ -62,7 +65,8 @@ function failsRegistration<A extends unknown[], R>(deps: ActivityDeps, fn: (...a
   return async (...args) => {
     try {
       return await fn(...args);
-    } catch (err) {
+    } catch (thrown) {
+      const err = applicationFailureOf(thrown);
       if (err instanceof ApplicationFailure && err.nonRetryable) countRegistration(deps.backend.site, 'failed');
       throw err;
     }

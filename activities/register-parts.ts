@@ -7,12 +7,10 @@ import { Context } from '@temporalio/activity';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors.js';
 import type { CachedPart, ImageIds } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
+import { applicationFailureOf } from './application-failure-of.js';
 import { heartbeatWhile } from './heartbeat-while.js';
 import { finalAfterRetryFor } from './retry-for.js';
 import { countRegistration } from './metrics/image-proxy-metrics.js';
-import { NoCacheSpaceError } from './cache/no-cache-space-error.js';
-import { NoRawImageError } from './images/raw-image-of.js';
-import { noCacheSpaceFailure } from './no-cache-space-failure.js';
 
 export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cache' | 'logger' | 'rawImageOf' | 'retryForMs'>) {
   return async function registerParts({ guid, url, parts }: { guid: string; url: string; parts: CachedPart[] }): Promise<ImageIds> {
@@ -26,21 +24,15 @@ export function makeRegisterParts(deps: Pick<ActivityDeps, 'backend' | 'cache' |
           guid,
           metadataUrl: url,
           parts,
-          // The cache and unpacking layers know no Temporal: lend them the heartbeat, wrap their errors.
-          rawImageOf: (part) =>
-            deps
-              .rawImageOf(part, { heartbeat: beat, signal: ctx.cancellationSignal, firstScheduledMs: ctx.info.scheduledTimestampMs })
-              .catch((err: unknown) => {
-                if (err instanceof NoCacheSpaceError) throw noCacheSpaceFailure(err);
-                if (err instanceof NoRawImageError) throw ApplicationFailure.create({ type: err.type, nonRetryable: true, message: err.message });
-                throw err;
-              }),
+          // The cache and unpacking layers know no Temporal: lend them the heartbeat (their plain errors become ApplicationFailures below).
+          rawImageOf: (part) => deps.rawImageOf(part, { heartbeat: beat, signal: ctx.cancellationSignal, firstScheduledMs: ctx.info.scheduledTimestampMs }),
           onProgress: beat,
           signal: ctx.cancellationSignal,
           isFinal: (failure) => isFinalFailure(failure, deps.retryForMs),
         }),
       );
-    } catch (err) {
+    } catch (thrown) {
+      const err = applicationFailureOf(thrown);
       // Counted once: a retryable fault is tried again, and the attempt that ends it counts.
       if (err instanceof ApplicationFailure && err.nonRetryable) countRegistration(deps.backend.site, 'failed');
       throw err;

@@ -7,9 +7,11 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { applicationFailureOf } from './application-failure-of.js';
 
 /** The fault to throw: `err` itself, or `err` made final when it has been retried long enough. */
-export function finalAfterRetryFor(err: unknown, retryForMs: number, since?: number): unknown {
+export function finalAfterRetryFor(thrown: unknown, retryForMs: number, since?: number): unknown {
+  const err = applicationFailureOf(thrown);
   if (err instanceof CancelledFailure) return err;
   if (err instanceof ApplicationFailure && err.nonRetryable) return err;
   const info = Context.current().info;

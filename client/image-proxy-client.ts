@@ -5,8 +5,9 @@
  */
 import { type Client, type Connection, WorkflowNotFoundError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { connectClient, temporalSettings, type TemporalSettings } from './temporal-connection.js';
-import { guidProblem, isGuid, isSiteName, normalizeGuid } from '../common/guid.js';
+import { isSiteName, normalizeGuid } from '../common/guid.js';
 import { retryingOf } from './retrying-state.js';
+import { listRuns, missingFromSites, type RunFilter } from './run-listing.js';
 import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
 import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
@@ -231,59 +232,13 @@ export class ImageProxyClient {
    * Runs known to Temporal visibility, newest first, optionally of one site or GUID. Registrations
    * only, unless `types` names other workflow types (`deregisterImage`, `prefetchImage`, `distributeImage`).
    */
-  async list(filter: { site?: string; guid?: string; types?: readonly WorkflowTypeName[] } = {}): Promise<ListedRun[]> {
-    const types = filter.types ?? ['registerImage'];
-    const clauses = [`WorkflowType IN (${types.map((t) => `'${t}'`).join(', ')})`];
-    if (filter.site !== undefined) {
-      if (!isSiteName(filter.site)) throw new InvalidRequestError(`not a site name: ${filter.site}`);
-      clauses.push(`ImageSite = '${filter.site}'`);
-    }
-    if (filter.guid !== undefined) {
-      const guid = normalizeGuid(filter.guid);
-      const problem = guidProblem(guid);
-      if (problem) throw new InvalidRequestError(problem);
-      clauses.push(`ImageGuid = '${guid}'`);
-    }
-    const runs: ListedRun[] = [];
-    for await (const w of this.temporal.workflow.list({ query: clauses.join(' AND ') })) {
-      const attr = (name: string): string | undefined => (w.searchAttributes[name] as string[] | undefined)?.[0];
-      runs.push({
-        type: w.type,
-        guid: attr('ImageGuid') ?? '',
-        site: attr('ImageSite') ?? '',
-        stage: attr('ImageStage'),
-        status: w.status.name,
-        workflowId: w.workflowId,
-        runId: w.runId,
-        startTime: w.startTime,
-        ...(w.closeTime ? { closeTime: w.closeTime } : {}),
-      });
-    }
-    return runs;
+  async list(filter: RunFilter = {}): Promise<ListedRun[]> {
+    return listRuns(this.temporal, filter);
   }
 
-  /**
-   * Drift: for every GUID known to visibility, the sites among `sites` that do not hold it. A site
-   * holds a GUID when its latest registration or deregistration of it is a completed registration.
-   */
+  /** Drift: for every GUID known to visibility, the sites among `sites` that do not hold it (see `missingFromSites`). */
   async missing(sites: readonly string[]): Promise<MissingReport[]> {
-    const runs = await this.list({ types: ['registerImage', 'deregisterImage'] });
-    const latest = new Map<string, ListedRun>();
-    for (const r of runs) {
-      const key = `${r.guid} ${r.site}`;
-      const seen = latest.get(key);
-      if (!seen || r.startTime > seen.startTime) latest.set(key, r);
-    }
-    // Only GUIDs that were images somewhere: a run of it completed (a request refused for a
-    // wrong GUID, or one that never succeeded anywhere, is not drift).
-    const guids = [...new Set(runs.filter((r) => isGuid(r.guid) && r.status === 'COMPLETED').map((r) => r.guid))].sort();
-    return guids.map((guid) => {
-      const holds = (site: string): boolean => {
-        const r = latest.get(`${guid} ${site}`);
-        return r?.type === 'registerImage' && r.status === 'COMPLETED';
-      };
-      return { guid, present: sites.filter(holds), missing: sites.filter((s) => !holds(s)) };
-    });
+    return missingFromSites(await this.list({ types: ['registerImage', 'deregisterImage'] }), sites);
   }
 
   /**

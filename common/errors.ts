@@ -1,7 +1,9 @@
 /**
  * Stable failure types. Activities throw `ApplicationFailure`s with one of these as `type`,
  * so retry policies, the workflow and tests can tell failures apart without parsing text.
- * Workflow-safe.
+ * The layers below the activities (transports, cache, images, sites) know no Temporal: they throw
+ * `ImageProxyError`, and the activity boundary (activities/application-failure-of.ts) turns it
+ * into the `ApplicationFailure`. Workflow-safe.
  */
 export const ErrorType = {
   /** The request itself is malformed (GUID, site, URL). Never retried. */
@@ -50,3 +52,32 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorType.Misconfigured,
   ErrorType.BadTorrent,
 ];
+
+/** What an `ImageProxyError` carries. */
+export interface ImageProxyErrorInit {
+  type: ErrorType;
+  message: string;
+  /** No retry can fix it. @default false */
+  nonRetryable?: boolean;
+  /** When retryable: how long to wait before the next attempt (instead of the retry policy's backoff). */
+  retryAfterMs?: number;
+  cause?: Error;
+}
+
+/**
+ * A classified failure, thrown below the activities (transports, cache, images, sites): its stable
+ * `type` and whether a retry may help. The activity that sees it throws it on as the
+ * `ApplicationFailure` of the same type, message and retryability.
+ */
+export class ImageProxyError extends Error {
+  override readonly name: string = 'ImageProxyError';
+  readonly type: ErrorType;
+  readonly nonRetryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  constructor(init: ImageProxyErrorInit) {
+    super(init.message, init.cause ? { cause: init.cause } : undefined);
+    this.type = init.type;
+    this.nonRetryable = init.nonRetryable ?? false;
+    this.retryAfterMs = init.retryAfterMs;
+  }
+}

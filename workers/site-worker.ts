@@ -21,6 +21,7 @@ import { DISTRIBUTE_WORKFLOW_ID_PREFIX, hostTaskQueue, siteTaskQueue } from '../
 import type { ContentHash } from '../common/image-types.js';
 import type { Config } from '../config/config-schema.js';
 import { ensureCleanUpSchedule } from './clean-up-schedule.js';
+import { fleetCoordinatorOf } from './fleet-coordinator.js';
 import { createSiteBackend } from './site-backends.js';
 import { WORKFLOWS_PATH } from './workflow-source.js';
 
@@ -161,7 +162,7 @@ export async function createSiteWorker(options: SiteWorkerOptions): Promise<Site
     // BitTorrent first: it takes the http(s) URLs whose path ends in .torrent.
     origin: [bittorrent, http],
     cache,
-    temporal: client.workflow,
+    coordinator: fleetCoordinatorOf(client.workflow),
     hostQueue,
     logger: logger.child({ site }),
   });

@@ -12,13 +12,13 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ContentHash } from '../../common/image-types.js';
-import { formatBytes } from '../../config/byte-size.js';
 import type { TransferProgress } from '../transports/transport.js';
 import { countEvictions } from '../metrics/image-proxy-metrics.js';
-import { CacheIndex, InsufficientSpaceError, type Holder } from './cache-index.js';
+import { CacheIndex, type Holder, type InsufficientSpaceError } from './cache-index.js';
 import type { ContentCache } from './content-cache.js';
-import { NoCacheSpaceError } from './no-cache-space-error.js';
+import { noCacheSpaceError, type NoCacheSpaceError } from './no-cache-space-error.js';
 import { isCacheFileName, planReconcile, type ReconcilePlan } from './reconcile-plan.js';
+import { guardTransferSpace, type TransferSpaceGuard } from './transfer-space-guard.js';
 
 export interface CacheSpaceOptions {
   /** The content-addressed cache whose files this accounts for (paths, names). */
@@ -157,57 +157,21 @@ export class CacheSpace {
   }
 
   /**
-   * Wrap a transfer of `hash`: its progress reserves room (the total once the origin says it, else
-   * the bytes so far, in steps), and a transfer that cannot get room is aborted with an
-   * "insufficient cache space" failure (`failure` after the transfer throws).
+   * Wrap a transfer of `hash` so its progress reserves room and it is aborted when there is none
+   * (see transfer-space-guard.ts; `failure` after the transfer throws).
    */
-  guardTransfer(hash: ContentHash, signal: AbortSignal, onProgress: (p: TransferProgress) => void) {
-    const abort = new AbortController();
-    const onCancel = (): void => abort.abort(signal.reason);
-    signal.addEventListener('abort', onCancel, { once: true });
-    let reserved = this.index.entry(this.cache.nameOf(hash))?.size ?? 0;
-    const guard = {
-      signal: abort.signal,
-      failure: undefined as InsufficientSpaceError | undefined,
-      onProgress: (p: TransferProgress): void => {
-        const wanted = p.bytesTotal ?? (p.bytesDone > reserved ? this.roundUpForUnknownSize(p.bytesDone) : reserved);
-        if (wanted > reserved && !guard.failure) {
-          try {
-            this.reserve(hash, wanted);
-            reserved = wanted;
-          } catch (err) {
-            if (!(err instanceof InsufficientSpaceError)) throw err;
-            guard.failure = err;
-            abort.abort(err);
-            return;
-          }
-        }
-        onProgress(p);
-      },
-      done: (): void => signal.removeEventListener('abort', onCancel),
+  guardTransfer(hash: ContentHash, signal: AbortSignal, onProgress: (p: TransferProgress) => void): TransferSpaceGuard {
+    const space = {
+      reserved: this.index.entry(this.cache.nameOf(hash))?.size ?? 0,
+      step: this.reserveStep(),
+      reserve: (bytes: number) => this.reserve(hash, bytes),
     };
-    return guard;
+    return guardTransferSpace(space, signal, onProgress);
   }
 
-  /** A download of unknown size reserves ahead in steps. */
-  private roundUpForUnknownSize(bytesDone: number): number {
-    const step = this.reserveStep();
-    return Math.ceil(bytesDone / step) * step;
-  }
-
-  /**
-   * The failure a download answers when there is no room: retried (running registrations may
-   * release room) every few seconds until `spaceWaitMs` after the first attempt, then final, so
-   * the caller hears "insufficient cache space" instead of waiting forever; a later request retries.
-   */
+  /** The "insufficient cache space" error for `err`: final once `spaceWaitMs` has passed since the first attempt. */
   noSpaceError(err: InsufficientSpaceError, firstScheduledMs: number): NoCacheSpaceError {
-    const quota = formatBytes(err.quota);
-    const message =
-      `insufficient cache space: need ${formatBytes(err.need)}, can free ${formatBytes(err.canFree)} ` +
-      `(${formatBytes(err.bytes)} for ${err.entry}; quota ${quota}; the rest is held by running registrations)`;
-    const waited = Date.now() - firstScheduledMs;
-    const final = waited >= this.options.spaceWaitMs;
-    return new NoCacheSpaceError(message, final, final ? undefined : Math.min(SPACE_RETRY_MS, Math.max(1, this.options.spaceWaitMs - waited)));
+    return noCacheSpaceError(err, Date.now() - firstScheduledMs, this.options.spaceWaitMs);
   }
 
   /**
@@ -296,7 +260,6 @@ function processGone(owner: string): boolean {
 
 /** How far ahead a download of unknown size reserves. */
 const UNKNOWN_SIZE_STEP = 64 << 20;
-const SPACE_RETRY_MS = 10_000;
 
 function safeReaddir(dir: string): string[] {
   try {

@@ -13,6 +13,7 @@ import { CacheSpace, type RunIsOpen, type TransferWait } from './cache-space.js'
 import { ContentCache } from './content-cache.js';
 import type { NoCacheSpaceError } from './no-cache-space-error.js';
 import type { ReconcilePlan } from './reconcile-plan.js';
+import type { TransferSpaceGuard } from './transfer-space-guard.js';
 
 export interface HostCacheOptions {
   /** Directory of the cached files. */
@@ -122,7 +123,7 @@ export class HostCache {
   exclusiveTransfer<T>(hash: ContentHash, transfer: () => Promise<T>, wait: TransferWait): Promise<T> {
     return this.space.exclusiveTransfer(hash, transfer, wait);
   }
-  guardTransfer(hash: ContentHash, signal: AbortSignal, onProgress: (p: TransferProgress) => void) {
+  guardTransfer(hash: ContentHash, signal: AbortSignal, onProgress: (p: TransferProgress) => void): TransferSpaceGuard {
     return this.space.guardTransfer(hash, signal, onProgress);
   }
   reserveCompanion(hash: ContentHash, bytes: number): void {

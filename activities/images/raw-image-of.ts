@@ -8,7 +8,7 @@
  */
 import { rename, rm, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { ErrorType } from '../../common/errors.js';
+import { ErrorType, ImageProxyError } from '../../common/errors.js';
 import type { CachedPart } from '../../common/image-types.js';
 import { InsufficientSpaceError } from '../cache/cache-index.js';
 import type { HostCache } from '../cache/host-cache.js';
@@ -31,9 +31,11 @@ export interface UnpackRun {
 export type RawImageOf = (part: CachedPart, run?: UnpackRun) => Promise<string>;
 
 /** Asked for the raw image of a part that has none (a KERNEL, a RAMDISK): a backend's mistake. */
-export class NoRawImageError extends Error {
+export class NoRawImageError extends ImageProxyError {
   override readonly name = 'NoRawImageError';
-  readonly type = ErrorType.Misconfigured;
+  constructor(message: string) {
+    super({ type: ErrorType.Misconfigured, nonRetryable: true, message });
+  }
 }
 
 const HEARTBEAT_EVERY_MS = 1000;

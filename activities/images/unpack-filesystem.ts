@@ -9,11 +9,10 @@ import { open, stat } from 'node:fs/promises';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { ApplicationFailure } from '@temporalio/common';
 import lzma from 'lzma-native';
 import tar from 'tar-stream';
 import unbzip2 from 'unbzip2-stream';
-import { ErrorType } from '../../common/errors.js';
+import { ErrorType, ImageProxyError } from '../../common/errors.js';
 import { isTarHeader, memberRole, sniffCompression, unsupportedFormatOf, type Compression } from './archive-format.js';
 import { writeToFile } from '../files/file-closed.js';
 
@@ -43,8 +42,8 @@ export interface UnpackResult {
 }
 
 export async function unpackFilesystem(opts: UnpackOptions): Promise<UnpackResult> {
-  const bad = (problem: string): ApplicationFailure =>
-    ApplicationFailure.create({ type: ErrorType.BadArchive, nonRetryable: true, message: `ZFILESYSTEM part ${opts.url}: ${problem}` });
+  const bad = (problem: string): ImageProxyError =>
+    new ImageProxyError({ type: ErrorType.BadArchive, nonRetryable: true, message: `ZFILESYSTEM part ${opts.url}: ${problem}` });
 
   const head = await readHead(opts.source, 16);
   const compression = sniffCompression(head);
@@ -83,7 +82,7 @@ export async function unpackFilesystem(opts: UnpackOptions): Promise<UnpackResul
       ...(opts.signal ? [{ signal: opts.signal }] : []),
     );
   } catch (err) {
-    if (err instanceof ApplicationFailure || opts.signal?.aborted) throw err;
+    if (err instanceof ImageProxyError || opts.signal?.aborted) throw err;
     // System errors (disk full, I/O) may pass; anything else is the content's fault.
     if ((err as NodeJS.ErrnoException).syscall) throw err;
     throw bad(`cannot be unpacked as ${compression}${fromTar ? ' tar' : ''}: ${(err as Error).message}`);
@@ -140,7 +139,7 @@ async function* bunzip2(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
 async function extractFilesystemMember(
   chunks: AsyncIterable<Buffer>,
   dest: string,
-  bad: (problem: string) => ApplicationFailure,
+  bad: (problem: string) => ImageProxyError,
   onRawBytes: ((bytes: number) => void) | undefined,
 ): Promise<number> {
   const extract = tar.extract();

@@ -9,17 +9,18 @@
  * rebuilt by re-reading it from local disk, while the request is on its way.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { LookupFunction } from 'node:net';
+import { ImageProxyError } from '../../common/errors.js';
 import { urlForDisplay } from '../../common/url-for-display.js';
 import type { HttpConfig } from '../../config/config-schema.js';
 import { writeToFile } from '../files/file-closed.js';
 import { createOutboundPolicy, type OutboundPolicy } from '../network/outbound-policy.js';
+import { hashPrefix, resumePoint, type HttpResumeState, type RangeAsk } from './http-resume-point.js';
 import { classifyStatus, ifRangeValidatorOf, parseContentRange } from './http-resume-rules.js';
 import { originRejected, transferInterrupted, urlNotAllowed } from './transfer-errors.js';
 import type { FetchRequest, FetchResult, Transport } from './transport.js';
@@ -49,17 +50,6 @@ type HttpSettings = HttpConfig & { policy: OutboundPolicy };
  */
 const WRITE_BUFFER_BYTES = 1 << 20;
 
-/** What the state file next to a partial download holds. */
-interface HttpResumeState {
-  url: string;
-  validator: string;
-}
-
-interface RangeAsk {
-  offset: number;
-  validator: string;
-}
-
 async function fetchToFile(config: HttpSettings, request: FetchRequest): Promise<FetchResult> {
   const url = new URL(request.url);
   const ask = request.resume ? await resumePoint(request) : undefined;
@@ -88,39 +78,6 @@ async function fetchToFile(config: HttpSettings, request: FetchRequest): Promise
     response.resume();
   }
   return transfer(config, request, await open(config, url, request.signal), 0, createHash(request.hashAlgorithm));
-}
-
-/** Where a resumed transfer continues, or undefined to start from zero. */
-async function resumePoint(request: FetchRequest): Promise<RangeAsk | undefined> {
-  const size = await stat(request.destPath).then(
-    (s) => s.size,
-    () => 0,
-  );
-  if (size === 0) return undefined;
-  const saved = parseState(await readFile(request.resume!.statePath, 'utf8').catch(() => undefined));
-  const fromBeat = parseState(request.resume!.lastProgress?.resumeToken);
-  const validator = [saved, fromBeat].find((s) => s?.url === request.url)?.validator;
-  // Without a validator a changed file could not be told apart: start over rather than stitch.
-  return validator ? { offset: size, validator } : undefined;
-}
-
-/** A resume state (file or heartbeat token), or undefined when absent or not one of ours. */
-function parseState(text: string | undefined): HttpResumeState | undefined {
-  if (!text) return undefined;
-  try {
-    const v = JSON.parse(text) as Partial<HttpResumeState>;
-    return typeof v.url === 'string' && typeof v.validator === 'string' ? { url: v.url, validator: v.validator } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function hashPrefix(request: FetchRequest, bytes: number): Promise<Hash> {
-  const hash = createHash(request.hashAlgorithm);
-  for await (const chunk of createReadStream(request.destPath, { start: 0, end: bytes - 1, highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-  }
-  return hash;
 }
 
 /**
@@ -205,7 +162,7 @@ async function transfer(
 
 /** The failure to report for an error while streaming the body. */
 function failureOfTransfer(request: FetchRequest, err: unknown, bytes: number, length: number | undefined): Error {
-  if (isApplicationFailure(err) || request.signal?.aborted) return err as Error;
+  if (err instanceof ImageProxyError || request.signal?.aborted) return err as Error;
   if (String((err as NodeJS.ErrnoException).code).startsWith('HPE_') && length !== undefined) {
     return originRejected(`${urlForDisplay(request.url)}: the origin sent more than its Content-Length of ${length} bytes (${(err as Error).message})`);
   }
@@ -241,7 +198,7 @@ async function open(config: HttpSettings, url: URL, signal: AbortSignal | undefi
         lateErrors.set(answered, err);
         answered.destroy(err);
       }
-      reject(isApplicationFailure(err) || signal?.aborted ? err : transferInterrupted(`${urlForDisplay(url.href)}: ${err.message}`, err));
+      reject(err instanceof ImageProxyError || signal?.aborted ? err : transferInterrupted(`${urlForDisplay(url.href)}: ${err.message}`, err));
     });
   });
   const status = response.statusCode ?? 0;
@@ -277,10 +234,6 @@ async function closed(response: IncomingMessage, ms: number): Promise<void> {
       resolve();
     }
   });
-}
-
-function isApplicationFailure(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ApplicationFailure';
 }
 
 /** Passes bytes through while hashing and counting them (from `start`), and enforces a size limit. */

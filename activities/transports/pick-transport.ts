@@ -1,5 +1,4 @@
-import { ErrorType } from '../../common/errors.js';
-import { ApplicationFailure } from '@temporalio/common';
+import { urlNotAllowed } from './transfer-errors.js';
 import type { Transport } from './transport.js';
 
 /** The transport that fetches `url`, or a non-retryable failure naming the URL. */
@@ -8,15 +7,11 @@ export function pickTransport(transports: readonly Transport[], url: string): Tr
   try {
     parsed = new URL(url);
   } catch {
-    throw ApplicationFailure.create({ type: ErrorType.UrlNotAllowed, nonRetryable: true, message: `not a URL: ${url}` });
+    throw urlNotAllowed(`not a URL: ${url}`);
   }
   const transport = transports.find((t) => t.handles(parsed));
   if (!transport) {
-    throw ApplicationFailure.create({
-      type: ErrorType.UrlNotAllowed,
-      nonRetryable: true,
-      message: `${url}: no transport for ${parsed.protocol} URLs on this worker (have: ${transports.map((t) => t.name).join(', ')})`,
-    });
+    throw urlNotAllowed(`${url}: no transport for ${parsed.protocol} URLs on this worker (have: ${transports.map((t) => t.name).join(', ')})`);
   }
   return transport;
 }

@@ -54,6 +54,11 @@ export interface FetchRequest {
   /** Continue an earlier attempt where possible. Absent: start from zero, overwriting `destPath`. */
   resume?: ResumeOptions;
   signal?: AbortSignal;
+  /**
+   * Whether `signal` aborted for this reason means nobody will resume the download (its run was
+   * cancelled), so a transport that keeps data between attempts may delete it. Absent: never.
+   */
+  abandonedBy?: (abortReason: unknown) => boolean;
   /** Called as bytes arrive (often: callers throttle what they do with it). */
   onProgress?: (progress: TransferProgress) => void;
   /** The hash the content must have (the fleet transport names the part to peers by it). */

@@ -20,8 +20,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { EC2Client, Image } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../../common/errors.js';
+import { ErrorType, ImageProxyError } from '../../../common/errors.js';
 import { ID_KEYS, idKeyOf, type CachedPart, type IdKey, type ImageIds } from '../../../common/image-types.js';
 import type { RegisterRequest, SiteBackend } from '../site-backend.js';
 import { SCRATCH_OWNER } from '../../files/scratch-owner.js';
@@ -99,7 +98,7 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
       const failure = classify(err);
       // A retry (or the next worker, after a shutdown) resumes from what this attempt uploaded:
       // only a failure no attempt follows takes it away.
-      const final = request.isFinal ? request.isFinal(failure) : failure instanceof ApplicationFailure && failure.nonRetryable;
+      const final = request.isFinal ? request.isFinal(failure) : failure instanceof ImageProxyError && failure.nonRetryable;
       if (!final) throw failure;
       const cleanupError = await attempt.undo().then(() => undefined, (e: unknown) => e);
       throw withCleanupOutcome(failure, cleanupError);
@@ -121,7 +120,7 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
       const { parts } = this.request;
       for (const p of parts) {
         if (parts.filter((q) => idKeyOf(q.type) === idKeyOf(p.type)).length > 1) {
-          throw ApplicationFailure.create({
+          throw new ImageProxyError({
             type: ErrorType.SiteRejected,
             nonRetryable: true,
             message: `site ${site}: the image has more than one ${idKeyOf(p.type)} part`,
@@ -154,7 +153,7 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
       } catch (err) {
         const e = err as NodeJS.ErrnoException & { stderr?: string };
         if (e.code === 'ENOENT') throw new Error(`qemu-img is not installed on this worker (Debian qemu-utils); it converts QCOW2 parts for Eucalyptus`);
-        throw ApplicationFailure.create({
+        throw new ImageProxyError({
           type: ErrorType.BadArchive,
           nonRetryable: true,
           message: `site ${site}: the QCOW2 part ${part.url} cannot be converted to raw: ${(e.stderr ?? e.message).trim()}`,
@@ -207,7 +206,7 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
         });
       } catch (err) {
         if (kind !== 'machine' && isNotAuthorized(err)) {
-          throw ApplicationFailure.create({
+          throw new ImageProxyError({
             type: ErrorType.SiteRejected,
             nonRetryable: true,
             message:
@@ -355,17 +354,17 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
 
   /** A failure as the workflow should see it: typed, with the site's name, never a credential. */
   function classify(err: unknown): unknown {
-    if (err instanceof ApplicationFailure) return err;
+    if (err instanceof ImageProxyError) return err;
     if (err instanceof ImageNotAvailableError) {
       const timeout = err.state === 'timeout';
-      return ApplicationFailure.create({
+      return new ImageProxyError({
         type: timeout ? ErrorType.SiteUnavailable : ErrorType.SiteRejected,
         nonRetryable: !timeout,
         message: `site ${site}: ${err.message}${timeout ? ` (registration timeout ${settings.registrationTimeoutMs / 1000} s)` : ''}`,
       });
     }
     if ((err as Error)?.name === 'AbortError') return err;
-    return ApplicationFailure.create({
+    return new ImageProxyError({
       type: ErrorType.SiteUnavailable,
       nonRetryable: false,
       message: `site ${site}: ${errorName(err)}: ${(err as Error)?.message ?? String(err)}`,
@@ -374,9 +373,9 @@ export function createEucalyptusSite(options: EucalyptusSiteOptions): SiteBacken
 
   /** A final failure, saying so when what this attempt made could not all be removed. */
   function withCleanupOutcome(failure: unknown, cleanupError: unknown): unknown {
-    if (!cleanupError || !(failure instanceof ApplicationFailure)) return failure;
+    if (!cleanupError || !(failure instanceof ImageProxyError)) return failure;
     const outcome = `; removing what was made failed too (${errorName(cleanupError)}), run deregister later`;
-    return ApplicationFailure.create({ type: failure.type ?? ErrorType.SiteUnavailable, nonRetryable: failure.nonRetryable ?? false, message: failure.message + outcome });
+    return new ImageProxyError({ type: failure.type, nonRetryable: failure.nonRetryable, message: failure.message + outcome });
   }
 
   return { type: EUCALYPTUS_SITE_TYPE, site, lookup, register, deregister, close, ...eucalyptusCleanUp(ec2) };

@@ -3,28 +3,27 @@
  * common/errors.ts, the site's name, what was asked, and never a credential (request bodies and
  * tokens are not quoted; answers are cut short and scrubbed of anything like a token).
  */
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../../common/errors.js';
+import { ErrorType, ImageProxyError } from '../../../common/errors.js';
 
 /** A refusal no retry can fix (bad credentials, a refused image). */
-export function siteRejected(site: string, message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: ErrorType.SiteRejected, nonRetryable: true, message: `glance site ${site}: ${message}` });
+export function siteRejected(site: string, message: string): ImageProxyError {
+  return new ImageProxyError({ type: ErrorType.SiteRejected, nonRetryable: true, message: `glance site ${site}: ${message}` });
 }
 
 /** A fault that may pass (service down, 5xx, a stalled status). */
-export function siteUnavailable(site: string, message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: ErrorType.SiteUnavailable, nonRetryable: false, message: `glance site ${site}: ${message}` });
+export function siteUnavailable(site: string, message: string): ImageProxyError {
+  return new ImageProxyError({ type: ErrorType.SiteUnavailable, nonRetryable: false, message: `glance site ${site}: ${message}` });
 }
 
 /** An HTTP answer that is not a success, as a failure: 4xx (but 408/409/429) rejected, the rest retried. */
-export function httpFailure(site: string, what: string, status: number, body: string): ApplicationFailure {
+export function httpFailure(site: string, what: string, status: number, body: string): ImageProxyError {
   const text = `${what} answered ${status}${body ? `: ${shortText(body)}` : ''}`;
   const mayPass = status >= 500 || status === 408 || status === 409 || status === 429;
   return mayPass ? siteUnavailable(site, text) : siteRejected(site, text);
 }
 
 /** A request that got no answer (refused, reset, DNS), as a retryable failure naming the cause. */
-export function unreachable(site: string, what: string, err: unknown): ApplicationFailure {
+export function unreachable(site: string, what: string, err: unknown): ImageProxyError {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   const reason = cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
   return siteUnavailable(site, `${what} could not be reached (${reason})`);

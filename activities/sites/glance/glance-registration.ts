@@ -3,7 +3,7 @@
  * part, uploads and verifies its data, records the answer, and remembers what it made so a failure
  * takes exactly that away again.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ImageProxyError } from '../../../common/errors.js';
 import type { CachedPart, ImageIds } from '../../../common/image-types.js';
 import { idKeyOf } from '../../../common/image-types.js';
 import { formatIdsTag } from '../eucalyptus/ids-tag.js';
@@ -204,9 +204,9 @@ export class RegistrationAttempt {
 /** A failure as the workflow should see it: typed, with the site's name, never a credential. */
 export function classify(site: string, err: unknown, cleanupError: unknown): unknown {
   const cleanup = cleanupError ? `; removing what was made failed too (${(cleanupError as Error)?.message ?? String(cleanupError)}), run deregister later` : '';
-  if (err instanceof ApplicationFailure) {
+  if (err instanceof ImageProxyError) {
     if (!cleanup) return err;
-    return ApplicationFailure.create({ type: err.type ?? undefined, nonRetryable: err.nonRetryable ?? false, message: err.message + cleanup });
+    return new ImageProxyError({ type: err.type, nonRetryable: err.nonRetryable, message: err.message + cleanup });
   }
   if ((err as Error)?.name === 'AbortError') return err;
   const code = (err as NodeJS.ErrnoException)?.code;

@@ -4,9 +4,8 @@
  * whether it may pass (xcatd down, a dropped connection) or is the site's answer.
  */
 import { posix } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import ssh2, { type SFTPWrapper } from 'ssh2';
-import { ErrorType } from '../../../common/errors.js';
+import { ErrorType, ImageProxyError } from '../../../common/errors.js';
 import type { CachedPart } from '../../../common/image-types.js';
 import { InputFormError } from './detect-input-form.js';
 import { parseHostKeyPin } from './host-key-pin.js';
@@ -23,9 +22,9 @@ export interface ManagementNode {
   /** The install root (`installRoot`): everything ImageProxy makes lives below it. */
   root: string;
   /** The failure to throw, its message prefixed with the site. */
-  fail(type: ErrorType, message: string, nonRetryable: boolean): ApplicationFailure;
+  fail(type: ErrorType, message: string, nonRetryable: boolean): ImageProxyError;
   /** A command's failure as the failure to throw: xcatd down may pass, the rest is the site's answer. */
-  commandFailure(result: CommandResult, doing: string, retryOther?: boolean): ApplicationFailure;
+  commandFailure(result: CommandResult, doing: string, retryOther?: boolean): ImageProxyError;
   /** Run `fn` in a fresh session; errors become the site's failures. */
   withSession<T>(fn: (s: SshSession, sftp: SFTPWrapper) => Promise<T>): Promise<T>;
   lsdef(s: SshSession, name: string): Promise<Exclude<ReturnType<typeof classifyLsdef>, { kind: 'error' }>>;
@@ -60,10 +59,10 @@ export function connectManagementNode(site: string, config: XcatSiteConfig, priv
   const root = config.installRoot;
   const cmd = config.commands;
 
-  const fail = (type: ErrorType, message: string, nonRetryable: boolean): ApplicationFailure =>
-    ApplicationFailure.create({ type, nonRetryable, message: `xcat site ${site}: ${message}` });
+  const fail = (type: ErrorType, message: string, nonRetryable: boolean): ImageProxyError =>
+    new ImageProxyError({ type, nonRetryable, message: `xcat site ${site}: ${message}` });
 
-  const commandFailure = (result: CommandResult, doing: string, retryOther = false): ApplicationFailure => {
+  const commandFailure = (result: CommandResult, doing: string, retryOther = false): ImageProxyError => {
     const kind = failureKindOf(result);
     const text = `${doing} failed: ${describeFailure(result)}`;
     if (kind === 'xcatd-down') return fail(ErrorType.SiteUnavailable, text, false);
@@ -82,7 +81,7 @@ export function connectManagementNode(site: string, config: XcatSiteConfig, priv
     try {
       return await fn(session, await session.sftp());
     } catch (err) {
-      if (err instanceof ApplicationFailure) throw err;
+      if (err instanceof ImageProxyError) throw err;
       if (err instanceof RemoteValueError || err instanceof InputFormError) throw fail(ErrorType.SiteRejected, err.message, true);
       if (err instanceof RemoteHashMismatchError) throw fail(ErrorType.TransferInterrupted, err.message, false);
       throw fail(ErrorType.SiteUnavailable, (err as Error).message, false);

@@ -3,8 +3,8 @@
  * first (resumable, hash-checked on the far side), then moved into place in a transaction whose
  * every step pushes its undo; a failure undoes what was done in reverse order.
  */
+import { ImageProxyError } from '../../../common/errors.js';
 import { posix } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import type { SFTPWrapper } from 'ssh2';
 import type { CachedPart } from '../../../common/image-types.js';
 import type { RegisterRequest } from '../site-backend.js';
@@ -56,7 +56,7 @@ export async function transaction<T>(s: SshSession, staging: string, steps: (und
       await step.run().catch((e: Error) => problems.push(`${step.what}: ${e.message}`));
     }
     // A retryable failure keeps the staged uploads, so the next attempt resumes them.
-    const retryable = err instanceof ApplicationFailure ? !err.nonRetryable : true;
+    const retryable = err instanceof ImageProxyError ? !err.nonRetryable : true;
     if (!retryable) await s.exec(['rm', '-rf', '--', staging], { asUser: true }).catch(() => undefined);
     if (problems.length > 0 && err instanceof Error) err.message += ` (and undoing it failed: ${problems.join('; ')})`;
     throw err;

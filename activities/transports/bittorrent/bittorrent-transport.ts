@@ -9,9 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { ErrorType } from '../../../common/errors.js';
+import { ErrorType, ImageProxyError } from '../../../common/errors.js';
 import type { ContentHash } from '../../../common/image-types.js';
 import type { BittorrentConfig, HttpConfig } from '../../../config/config-schema.js';
 import { urlForDisplay } from '../../../common/url-for-display.js';
@@ -26,6 +25,7 @@ import type { SharedTorrentClient } from './shared-torrent-client.js';
 import { isTorrentUrl, parseTorrentUrl, TorrentUrlError, type TorrentSource } from './torrent-url.js';
 import { parseMagnet, parseMetainfo, type TorrentDescription } from './webtorrent-client.js';
 import type { Torrent } from './webtorrent-torrent.js';
+import { StallWatch } from './stall-watch.js';
 import { WebSeedSwitch } from './web-seed-switch.js';
 
 /** Progress is reported this often while a torrent downloads. */
@@ -56,8 +56,8 @@ export function createBittorrentTransport(options: BittorrentTransportOptions): 
   };
 }
 
-function badTorrent(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: ErrorType.BadTorrent, message, nonRetryable: true });
+function badTorrent(message: string): ImageProxyError {
+  return new ImageProxyError({ type: ErrorType.BadTorrent, message, nonRetryable: true });
 }
 
 async function fetchTorrent(options: BittorrentTransportOptions, request: FetchRequest): Promise<FetchResult> {
@@ -186,8 +186,8 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
       await torrent!.close({ deleteData });
       if (deleteData) await rm(dir, { recursive: true, force: true });
     };
-    if (err instanceof ApplicationFailure) {
-      await stopTorrent(err.nonRetryable === true);
+    if (err instanceof ImageProxyError) {
+      await stopTorrent(err.nonRetryable);
       throw err;
     }
     if (stall.stalled) {
@@ -200,7 +200,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     }
     if (request.signal?.aborted) {
       const reason: unknown = request.signal.reason;
-      const unwanted = reason instanceof CancelledFailure && UNWANTED.has(reason.message);
+      const unwanted = request.abandonedBy?.(reason) === true;
       log.info({ reason: reason instanceof Error ? reason.message : String(reason), deleteData: unwanted && last }, 'torrent stopped');
       await stopTorrent(unwanted);
       throw err;
@@ -212,13 +212,6 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     stall.dispose();
   }
 }
-
-/**
- * Activity cancellation reasons after which nobody will resume this download: the workflow
- * cancelled it (CANCELLED), or the server no longer knows the attempt (NOT_FOUND: the workflow was
- * cancelled or closed without waiting for the activity). Worker shutdown and timeouts keep the data.
- */
-const UNWANTED = new Set(['CANCELLED', 'NOT_FOUND']);
 
 /** Parse the magnet link, or fetch the .torrent file over HTTP and parse it. */
 async function describeSource(options: BittorrentTransportOptions, source: TorrentSource, request: FetchRequest): Promise<TorrentDescription> {
@@ -274,50 +267,5 @@ async function linkOrCopy(src: string, dest: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
     await copyFile(src, dest);
-  }
-}
-
-/**
- * An AbortSignal that fires when the request's signal does, or when no new piece was verified for
- * `timeoutMs`.
- */
-class StallWatch {
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  private lastPieces = -1;
-  stalled = false;
-  private readonly onOuterAbort = (): void => this.controller.abort(this.outer?.reason);
-
-  constructor(
-    private readonly timeoutMs: number,
-    private readonly outer: AbortSignal | undefined,
-  ) {
-    if (outer?.aborted) this.onOuterAbort();
-    else outer?.addEventListener('abort', this.onOuterAbort, { once: true });
-    this.arm();
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /** Record the count of verified pieces; any increase restarts the clock. */
-  progress(piecesVerified: number): void {
-    if (piecesVerified === this.lastPieces) return;
-    this.lastPieces = piecesVerified;
-    this.arm();
-  }
-
-  dispose(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.outer?.removeEventListener('abort', this.onOuterAbort);
-  }
-
-  private arm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.stalled = true;
-      this.controller.abort(new Error('stalled'));
-    }, this.timeoutMs);
   }
 }

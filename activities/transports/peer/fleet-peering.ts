@@ -1,27 +1,26 @@
 /**
  * A worker's side of fleet distribution, built from its `peer` config: the peer endpoint (when it
  * listens), the client that dials peers with the shared token, and the fleet transport around the
- * origin transports, reporting to and asking the distribution through Temporal.
+ * origin transports, reporting to and asking the distribution through the `coordinator` it is given.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { WorkflowClient } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { fleetSourceSignal, fleetSourcesQuery } from '../../../common/fleet-contract.js';
 import type { PeerConfig } from '../../../config/config-schema.js';
 import type { HostCache } from '../../cache/host-cache.js';
 import type { Transport } from '../transport.js';
 import { createPeerClient } from './peer-client.js';
 import { acquirePeerServer } from './peer-server.js';
-import { createPeerTransport } from './peer-transport.js';
+import { createPeerTransport, type FleetCoordinator } from './peer-transport.js';
 
 export interface FleetPeeringOptions {
   peer: PeerConfig | undefined;
   configDir: string;
   origin: readonly Transport[];
   cache: Pick<HostCache, 'nameOf' | 'lookup'>;
-  temporal: WorkflowClient;
+  /** Reports to and asks the distribution run (workers/fleet-coordinator.ts: through Temporal). */
+  coordinator: FleetCoordinator;
   hostQueue: string;
   logger: Logger;
 }
@@ -55,10 +54,7 @@ export async function startFleetPeering(o: FleetPeeringOptions): Promise<FleetPe
   const client = token ? createPeerClient({ token, connectTimeoutMs: peer?.connectTimeoutMs ?? DEFAULT_CONNECT_MS }) : undefined;
   const transport = createPeerTransport({
     origin: o.origin,
-    coordinator: {
-      report: (fleet, report) => o.temporal.getHandle(fleet.workflowId, fleet.runId).signal(fleetSourceSignal, report),
-      sources: (fleet, part) => o.temporal.getHandle(fleet.workflowId, fleet.runId).query(fleetSourcesQuery, part),
-    },
+    coordinator: o.coordinator,
     ...(client ? { fetchRange: client.fetchRange } : {}),
     ...(advertise ? { advertise } : {}),
     hostQueue: o.hostQueue,

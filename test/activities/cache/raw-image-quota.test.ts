@@ -74,7 +74,7 @@ describe('raw images and the cache quota', () => {
     const part: CachedPart = { type: 'ZFILESYSTEM', hash: z.hash, url: 'http://origin/big.gz', path: z.path, size: raw.length };
 
     const err = await w.rawImageOf(part).then(() => undefined, (e: unknown) => e);
-    // The cache layer's plain error; the registerParts activity makes it the ApplicationFailure.
+    // The cache layer's plain error; the activity boundary (activities/application-failure-of.ts) makes it the ApplicationFailure.
     expect(err).toBeInstanceOf(NoCacheSpaceError);
     expect((err as NoCacheSpaceError).type).toBe(ErrorType.InsufficientCacheSpace);
     expect((err as NoCacheSpaceError).final).toBe(true);

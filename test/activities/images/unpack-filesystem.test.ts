@@ -2,11 +2,11 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unpackFilesystem } from '../../../activities/images/unpack-filesystem.js';
 import { compress, compressibleImage, tarOf, type TestCompression } from '../../support/compressed-images.js';
 import { newTestDir } from '../../support/image-proxy-world.js';
+import { ImageProxyError } from '../../../common/errors.js';
 
 const sha1 = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
 
@@ -61,9 +61,9 @@ describe('unpackFilesystem', () => {
     it(`rejects ${bad.name} as BadArchive, naming the part`, async () => {
       const name = bad.name.replace(/\W+/g, '-');
       const err = await unpack(await bad.content(), name).then(() => undefined, (e: unknown) => e);
-      expect(err).toBeInstanceOf(ApplicationFailure);
-      expect((err as ApplicationFailure).type).toBe('BadArchive');
-      expect((err as ApplicationFailure).nonRetryable).toBe(true);
+      expect(err).toBeInstanceOf(ImageProxyError);
+      expect((err as ImageProxyError).type).toBe('BadArchive');
+      expect((err as ImageProxyError).nonRetryable).toBe(true);
       expect((err as Error).message).toContain(`ZFILESYSTEM part http://origin/${name}:`);
       expect((err as Error).message).toMatch(bad.message);
     });

@@ -9,7 +9,6 @@ import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, LookupFunction } from 'node:net';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCidr, specialAddressKind } from '../../../activities/network/address-ranges.js';
 import { hostAllowed } from '../../../activities/network/outbound-policy.js';
@@ -18,6 +17,7 @@ import { urlForDisplay } from '../../../common/url-for-display.js';
 import { HttpSchema } from '../../../config/config-schema.js';
 import { HttpOrigin } from '../../support/http-origin.js';
 import { newTestDir } from '../../support/image-proxy-world.js';
+import { ImageProxyError } from '../../../common/errors.js';
 
 /** Test names and what they resolve to (no DNS, no /etc/hosts). */
 const NAMES: Record<string, string> = { 'metadata.internal.test': '169.254.169.254', 'private.internal.test': '10.1.2.3', 'origin.test': '127.0.0.1' };
@@ -27,10 +27,10 @@ const fakeDns = ((hostname: string, options: { all?: boolean }, callback: (err: 
   callback(null, options.all ? [{ address, family: 4 }] : address);
 }) as unknown as LookupFunction;
 
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+async function failureOf(p: Promise<unknown>): Promise<ImageProxyError> {
   const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
+  expect(err).toBeInstanceOf(ImageProxyError);
+  return err as ImageProxyError;
 }
 
 describe('outbound policy on the HTTP transport', () => {

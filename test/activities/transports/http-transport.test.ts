@@ -7,7 +7,6 @@ import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pseudoRandomBytes } from '../../../client/demo/sample-image.js';
 import { HttpSchema } from '../../../config/config-schema.js';
@@ -16,14 +15,15 @@ import { createHttpTransport } from '../../../activities/transports/http-transpo
 import type { FetchRequest, FetchResult } from '../../../activities/transports/transport.js';
 import { HttpOrigin } from '../../support/http-origin.js';
 import { newTestDir } from '../../support/image-proxy-world.js';
+import { ImageProxyError } from '../../../common/errors.js';
 
 const sha1 = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
 const SIZE = 2 << 20;
 
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+async function failureOf(p: Promise<unknown>): Promise<ImageProxyError> {
   const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
+  expect(err).toBeInstanceOf(ImageProxyError);
+  return err as ImageProxyError;
 }
 
 describe('HTTP transport', () => {
@@ -142,11 +142,11 @@ describe('HTTP transport', () => {
       (e: unknown) => e as Error,
     );
     server.close();
-    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toBeInstanceOf(ImageProxyError);
     expect((err as Error).message).toMatch(/sent more than its Content-Length of 10 bytes/);
     // It will send too much again on every retry: final at once.
-    expect((err as ApplicationFailure).type).toBe('OriginRejected');
-    expect((err as ApplicationFailure).nonRetryable).toBe(true);
+    expect((err as ImageProxyError).type).toBe('OriginRejected');
+    expect((err as ImageProxyError).nonRetryable).toBe(true);
   });
 
   it('classifies statuses: 404 and 403 final, 408, 429 and 5xx retried', async () => {

@@ -9,7 +9,6 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RegisterImageCommand } from '@aws-sdk/client-ec2';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CachedPart } from '../../../../common/image-types.js';
 import { guidTagKey, imageNameOf } from '../../../../activities/sites/eucalyptus/eucalyptus-site.js';
@@ -18,6 +17,7 @@ import { writeEucalyptusCredentials, type EucalyptusCredentials } from '../../..
 import { newTestDir } from '../../../support/image-proxy-world.js';
 import { startMotoServer, type MotoServer } from '../../../support/moto-server.js';
 import { instrumentedSite, writePart, type InstrumentedSite } from './eucalyptus-fixture.js';
+import { ImageProxyError } from '../../../../common/errors.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -187,9 +187,9 @@ describe('eucalyptus site against moto_server', () => {
     );
     // The last attempt (retryFor spent): what it made is taken away.
     const err = await site.backend.register({ guid: newGuid(), metadataUrl: 'x', parts: [fs, kernel], rawImageOf, isFinal: () => true }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    expect((err as ApplicationFailure).type).toBe('SiteUnavailable');
-    expect((err as ApplicationFailure).message).toContain(site.settings.site);
+    expect(err).toBeInstanceOf(ImageProxyError);
+    expect((err as ImageProxyError).type).toBe('SiteUnavailable');
+    expect((err as ImageProxyError).message).toContain(site.settings.site);
     expect(site.commands('PutObjectCommand').length).toBeGreaterThanOrEqual(4); // both bundles went up first
     expect(site.commands('RegisterImageCommand')).toHaveLength(2);
     expect(await site.imagesNamed('imageproxy-')).toEqual([]);
@@ -209,7 +209,7 @@ describe('eucalyptus site against moto_server', () => {
         : undefined,
     );
     const err = await site.backend.register({ guid, metadataUrl: 'x', parts: [fs], rawImageOf }).catch((e: unknown) => e);
-    expect((err as ApplicationFailure).nonRetryable).toBe(false); // retried: nothing is undone
+    expect((err as ImageProxyError).nonRetryable).toBe(false); // retried: nothing is undone
     expect((await site.objects()).sort()).toEqual([`${name}.part.00`, `${name}.part.01`]);
 
     site.failWhen(undefined);
@@ -225,7 +225,7 @@ describe('eucalyptus site against moto_server', () => {
     const site = await instrumentedSite(creds, join(dir, 'w3'), { registrationTimeoutSeconds: 0 });
     const fs = await writePart(dir, 'FILESYSTEM', 2 * MiB);
     const err = await site.backend.register({ guid: newGuid(), metadataUrl: 'x', parts: [fs], rawImageOf, isFinal: () => true }).catch((e: unknown) => e);
-    expect((err as ApplicationFailure).type).toBe('SiteUnavailable');
+    expect((err as ImageProxyError).type).toBe('SiteUnavailable');
     expect((err as Error).message).toMatch(/did not become available in time.*registration timeout 0 s/);
     expect(site.commands('RegisterImageCommand')).toHaveLength(1);
     expect(site.commands('RegisterImageCommand')[0]!.input.VirtualizationType).toBe('hvm'); // no kernel: hvm
@@ -244,8 +244,8 @@ describe('eucalyptus site against moto_server', () => {
         : undefined,
     );
     const err = await refused.backend.register({ guid: newGuid(), metadataUrl: 'x', parts: [fs, kernel, ramdisk], rawImageOf }).catch((e: unknown) => e);
-    expect((err as ApplicationFailure).type).toBe('SiteRejected');
-    expect((err as ApplicationFailure).nonRetryable).toBe(true);
+    expect((err as ImageProxyError).type).toBe('SiteRejected');
+    expect((err as ImageProxyError).nonRetryable).toBe(true);
     expect((err as Error).message).toMatch(/only cloud administrators may register kernels.*kernelId/);
     expect((err as Error).message).not.toContain(creds.secretKey);
     expect(await refused.objects()).toEqual([]);
@@ -286,8 +286,8 @@ describe('eucalyptus site against moto_server', () => {
     const site = await instrumentedSite(creds, join(dir, 'w6'));
     const bogus = await writePart(dir, 'QCOW2', 64 * 1024);
     const err = await site.backend.register({ guid: newGuid(), metadataUrl: 'x', parts: [bogus], rawImageOf }).catch((e: unknown) => e);
-    expect((err as ApplicationFailure).type).toBe('BadArchive');
-    expect((err as ApplicationFailure).nonRetryable).toBe(true);
+    expect((err as ImageProxyError).type).toBe('BadArchive');
+    expect((err as ImageProxyError).nonRetryable).toBe(true);
     expect((err as Error).message).toContain(bogus.url);
     expect(site.commands('RegisterImageCommand')).toHaveLength(0);
   });

@@ -6,7 +6,6 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CachedPart } from '../../../../common/image-types.js';
 import { guidTagKey, imageNameOf } from '../../../../activities/sites/eucalyptus/eucalyptus-site.js';
@@ -15,6 +14,7 @@ import { writeEucalyptusCredentials, type EucalyptusCredentials } from '../../..
 import { newTestDir } from '../../../support/image-proxy-world.js';
 import { startMotoServer, type MotoServer } from '../../../support/moto-server.js';
 import { instrumentedSite, writePart } from './eucalyptus-fixture.js';
+import { ImageProxyError } from '../../../../common/errors.js';
 
 const MiB = 1024 * 1024;
 const rawImageOf = async (p: CachedPart): Promise<string> => p.path;
@@ -48,8 +48,8 @@ describe('eucalyptus undo: only on a final failure, only what the attempt made',
       return Object.assign(new Error('injected: connection reset'), { name: 'TimeoutError' });
     });
     const err = await site.backend.register({ guid, metadataUrl: 'x', parts: [kernel, fs], rawImageOf, isFinal: () => false }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    expect((err as ApplicationFailure).nonRetryable).toBe(false);
+    expect(err).toBeInstanceOf(ImageProxyError);
+    expect((err as ImageProxyError).nonRetryable).toBe(false);
     expect(failed).toBeDefined();
     const kept = await site.objects();
     expect(kept.some((k) => k.startsWith('imageproxy-machine-') && k.endsWith('.part.00'))).toBe(true); // not undone
@@ -90,7 +90,7 @@ describe('eucalyptus undo: only on a final failure, only what the attempt made',
       return p.path;
     };
     const err = await site.backend.register({ guid: guidB, metadataUrl: 'b', parts: [fsB, kernel], rawImageOf: rawOfB, isFinal: () => true }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toBeInstanceOf(ImageProxyError);
     expect(idsA?.KERNEL).toBeDefined();
     expect(site.commands('RegisterImageCommand').filter((c) => c.input.Name === imageNameOf('kernel', kernel))).toHaveLength(1); // shared
 

@@ -6,10 +6,9 @@
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CachedPart } from '../../../../common/image-types.js';
-import { ErrorType } from '../../../../common/errors.js';
+import { ErrorType, ImageProxyError } from '../../../../common/errors.js';
 import type { RegisterRequest } from '../../../../activities/sites/site-backend.js';
 import { writePart } from '../../../support/cached-parts.js';
 import { startGlanceServer, type GlanceServer } from '../../../support/glance-server.js';
@@ -22,12 +21,12 @@ const PASSWORD = 'imageproxy-secret-pw-7';
 let nextGuid = Math.floor(Math.random() * 1e6);
 const newGuid = (): string => `${Date.now().toString(16).padStart(12, '0')}${(nextGuid++).toString(16).padStart(28, '0')}`;
 const request = (guid: string, parts: CachedPart[]): RegisterRequest => ({ guid, metadataUrl: `http://origin.invalid/${guid}.xml`, parts, rawImageOf: async (p) => p.path });
-const failureOf = (p: Promise<unknown>): Promise<ApplicationFailure> =>
+const failureOf = (p: Promise<unknown>): Promise<ImageProxyError> =>
   p.then(
     () => {
       throw new Error('expected a failure');
     },
-    (e: unknown) => e as ApplicationFailure,
+    (e: unknown) => e as ImageProxyError,
   );
 
 describe('glance site with Keystone tokens', () => {
@@ -127,7 +126,7 @@ describe('glance site with Keystone tokens', () => {
     const file = await cloudsYaml('wrong', 'not-the-password-3');
     const site = await glanceSite(dir, { cloudsYaml: { file, cloud: 'wrong' } });
     const err = await failureOf(site.register(request(newGuid(), [await writePart(dir, 'FILESYSTEM', 1 << 18)])));
-    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toBeInstanceOf(ImageProxyError);
     expect(err).toMatchObject({ type: ErrorType.SiteRejected, nonRetryable: true });
     expect(err.message).toMatch(new RegExp(`glance site ${site.site}: Keystone .* refused the password credentials \\(401\\)`));
     expect(err.message).not.toContain('not-the-password-3');

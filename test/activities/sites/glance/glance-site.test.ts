@@ -6,10 +6,9 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CachedPart } from '../../../../common/image-types.js';
-import { ErrorType } from '../../../../common/errors.js';
+import { ErrorType, ImageProxyError } from '../../../../common/errors.js';
 import type { RegisterRequest } from '../../../../activities/sites/site-backend.js';
 import type { GlanceSite } from '../../../../activities/sites/glance/glance-site.js';
 import { glanceImageNameOf, partHashValue } from '../../../../activities/sites/glance/glance-image-fields.js';
@@ -168,7 +167,7 @@ describe('glance site against a real Glance API', () => {
     await glance.stop();
     try {
       const err = await site.register(request(guid, [fs])).then(() => undefined, (e: unknown) => e);
-      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect(err).toBeInstanceOf(ImageProxyError);
       expect(err).toMatchObject({ type: ErrorType.SiteUnavailable, nonRetryable: false });
       expect((err as Error).message).toMatch(new RegExp(`glance site ${site.site}: .*could not be reached|answered 50[23]`));
     } finally {

@@ -8,11 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createXcatSite } from '../../../../activities/sites/xcat/xcat-site.js';
 import { parseXcatSiteOptions } from '../../../../activities/sites/xcat/xcat-site-options.js';
-import { ErrorType } from '../../../../common/errors.js';
+import { ErrorType, ImageProxyError } from '../../../../common/errors.js';
 import { CLI, runProcess } from '../../../support/child-process.js';
 import { HttpOrigin } from '../../../support/http-origin.js';
 import { startWorld, uniqueName, type World } from '../../../support/image-proxy-world.js';
@@ -121,9 +120,9 @@ describe('clean-up at an xcat site', () => {
           () => undefined,
           (e: unknown) => e,
         );
-      expect(err).toBeInstanceOf(ApplicationFailure);
-      expect((err as ApplicationFailure).type).toBe(ErrorType.SiteUnavailable);
-      expect((err as ApplicationFailure).message).toMatch(/cannot tell which nodes use osimage .*Unable to open socket connection to xcatd daemon/);
+      expect(err).toBeInstanceOf(ImageProxyError);
+      expect((err as ImageProxyError).type).toBe(ErrorType.SiteUnavailable);
+      expect((err as ImageProxyError).message).toMatch(/cannot tell which nodes use osimage .*Unable to open socket connection to xcatd daemon/);
     } finally {
       await mn.clearFailures();
     }

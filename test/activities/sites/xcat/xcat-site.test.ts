@@ -9,13 +9,12 @@ import { readFileSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createXcatSite } from '../../../../activities/sites/xcat/xcat-site.js';
 import { parseXcatSiteOptions } from '../../../../activities/sites/xcat/xcat-site-options.js';
 import type { SiteConfig } from '../../../../config/config-schema.js';
 import { createSiteBackend } from '../../../../workers/site-backends.js';
-import { ErrorType } from '../../../../common/errors.js';
+import { ErrorType, ImageProxyError } from '../../../../common/errors.js';
 import type { CachedPart } from '../../../../common/image-types.js';
 import { RegistrationFailedError } from '../../../../client/image-proxy-client.js';
 import { registerWorkflowId } from '../../../../common/naming.js';
@@ -34,13 +33,13 @@ function cachedParts(image: XcatSampleImage): CachedPart[] {
   return image.parts.map((p) => ({ type: p.type, hash: { algorithm: 'sha1', hex: p.sha1 }, url: p.urlPath, path: p.path, size: p.size }));
 }
 
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+async function failureOf(p: Promise<unknown>): Promise<ImageProxyError> {
   const err = await p.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
+  expect(err).toBeInstanceOf(ImageProxyError);
+  return err as ImageProxyError;
 }
 
 describe('xcat site over SSH', () => {
