@@ -24,7 +24,8 @@ import { extendPrefix, prefixDigestsOfFile, usablePieceHashes } from './prefix-d
 const LANES = 4;
 /** Pieces kept in memory ahead of the first one not yet written (bounds memory at 16 MiB). */
 const MAX_AHEAD = 16;
-const REFRESH_MS = 2000;
+/** How often a fetch asks the distribution for new peers and the digests (a query: no history, but a workflow task). */
+const REFRESH_MS = 5000;
 /** A peer without the bytes yet is asked again after this. */
 const BEHIND_BACKOFF_MS = 300;
 
