@@ -65,7 +65,8 @@ interface Figures {
   /** Busy CPU seconds of the Temporal server and of the whole machine (all processes) during the run. */
   temporalCpuS?: number;
   machineCpuS?: number;
-  /** Seconds from the run's start until the last host had the part, and until the last registration. */
+  /** Seconds from the run's start until the first and the last host had the part, and until the last registration. */
+  firstPartReadyS?: number;
   lastPartReadyS?: number;
   lastRegisteredS?: number;
 }
@@ -256,17 +257,21 @@ async function main(): Promise<void> {
 }
 
 /** When the last host had the part and when the last one registered it (their logs), from `startMs`. */
-async function phaseTimes(hosts: readonly FleetHost[], startMs: number): Promise<{ lastPartReadyS: number; lastRegisteredS: number }> {
+async function phaseTimes(hosts: readonly FleetHost[], startMs: number): Promise<{ firstPartReadyS: number; lastPartReadyS: number; lastRegisteredS: number }> {
+  let firstPartReadyS = Infinity;
   let lastPartReadyS = 0;
   let lastRegisteredS = 0;
   for (const host of hosts) {
     for (const l of await host.logLines()) {
       const atS = (Number(l.time) - startMs) / 1000;
-      if (l.msg === 'part ready') lastPartReadyS = Math.max(lastPartReadyS, atS);
+      if (l.msg === 'part ready') {
+        firstPartReadyS = Math.min(firstPartReadyS, atS);
+        lastPartReadyS = Math.max(lastPartReadyS, atS);
+      }
       if (l.msg === 'registered') lastRegisteredS = Math.max(lastRegisteredS, atS);
     }
   }
-  return { lastPartReadyS, lastRegisteredS };
+  return { firstPartReadyS, lastPartReadyS, lastRegisteredS };
 }
 
 /** Why hosts asked the origin (their logs' `falling back to the origin`), so a high egress explains itself. */
@@ -285,7 +290,7 @@ async function printFallbacks(hosts: readonly FleetHost[]): Promise<void> {
 function line(f: Figures): string {
   const total = f.cpuS.reduce((a, b) => a + b, 0);
   const command = f.commandS !== undefined ? ` (command ${f.commandS.toFixed(1)} s)` : '';
-  const phases = f.lastRegisteredS !== undefined ? `\n  ${''.padEnd(32)} last part ready at ${f.lastPartReadyS!.toFixed(1)} s, last registered at ${f.lastRegisteredS.toFixed(1)} s` : '';
+  const phases = f.lastRegisteredS !== undefined ? `\n  ${''.padEnd(32)} part ready on the first host at ${f.firstPartReadyS!.toFixed(1)} s, on the last at ${f.lastPartReadyS!.toFixed(1)} s, last registered at ${f.lastRegisteredS.toFixed(1)} s` : '';
   const machine = f.machineCpuS !== undefined ? `; Temporal server ${f.temporalCpuS!.toFixed(1)} s, whole machine ${f.machineCpuS.toFixed(1)} s` : '';
   return `  ${f.scenario.padEnd(32)} wall ${f.wallS.toFixed(1).padStart(6)} s${command}  origin ${f.egress.toFixed(2).padStart(5)} × image  CPU per site ${f.cpuS.map((c) => c.toFixed(1)).join(' ')} s (total ${total.toFixed(1)} s)` + machine + phases;
 }
