@@ -64,6 +64,7 @@ export class RegistrationAttempt {
   private async ensureImage(part: CachedPart, path: string, deps: { kernelId?: string; ramdiskId?: string }): Promise<string> {
     const name = glanceImageNameOf(part, deps);
     const deadline = Date.now() + this.settings.registrationTimeoutMs;
+    let removedByOthers = 0;
     for (;;) {
       const same = (await this.glance.listImages({ name })).filter((i) => i[PART_HASH_PROPERTY] === partHashValue(part));
       same.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
@@ -91,9 +92,13 @@ export class RegistrationAttempt {
       } catch (err) {
         if (!(err instanceof UploadConflictError)) throw err;
         // Another attempt (a second GUID sharing this part) adopted it and uploads: theirs to
-        // finish or undo; we wait for it on the next round and reuse it.
+        // finish or undo; or it removed ours as a duplicate of the one it adopted. Either way we
+        // wait for theirs on the next round and reuse it.
         this.created.delete(image.id);
-        this.tagged.add(image.id);
+        if (err.conflict === 'busy') this.tagged.add(image.id);
+        else this.tagged.delete(image.id);
+        // Removed under us again and again is not a race any more: say so (and retry later).
+        if (err.conflict === 'gone' && ++removedByOthers > 3) throw siteUnavailable(this.site, `image ${image.id} (${name}): Glance says it is gone, each time it was uploaded to`);
         continue;
       }
       return image.id;

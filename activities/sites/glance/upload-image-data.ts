@@ -21,10 +21,17 @@ export interface UploadResult {
   md5: string;
 }
 
-/** Glance answered 409: another attempt is uploading into this image right now. */
+/**
+ * Another attempt (a second GUID sharing this part) got in the way: Glance answered 409 (it is
+ * uploading into this image right now: `busy`), or 404/410 (it removed this image as a duplicate
+ * of the one it adopted, before or during our upload: `gone`).
+ */
 export class UploadConflictError extends Error {
-  constructor(readonly imageId: string) {
-    super(`image ${imageId} is being uploaded by another attempt`);
+  constructor(
+    readonly imageId: string,
+    readonly conflict: 'busy' | 'gone',
+  ) {
+    super(conflict === 'busy' ? `image ${imageId} is being uploaded by another attempt` : `image ${imageId} was removed by another attempt`);
     this.name = 'UploadConflictError';
   }
 }
@@ -50,7 +57,8 @@ export async function uploadImageData(options: UploadOptions): Promise<UploadRes
     const md5 = createHash('md5');
     const { status, body } = await send(url, token, size, options, [multihash, md5]);
     if (status === 401 && attempt === 0 && glance.tokens.refused(token)) continue;
-    if (status === 409) throw new UploadConflictError(imageId);
+    if (status === 409) throw new UploadConflictError(imageId, 'busy');
+    if (status === 404 || status === 410) throw new UploadConflictError(imageId, 'gone');
     if (status === 401) throw siteRejected(glance.site, `Glance refused the site's token for the upload of image ${imageId} (401)`);
     if (status < 200 || status >= 300) throw httpFailure(glance.site, `Glance PUT /v2/images/${imageId}/${options.target}`, status, body);
     return { size, multihash: multihash.digest('hex'), md5: md5.digest('hex') };

@@ -105,6 +105,30 @@ describe('glance site against a real Glance API', () => {
     expect((await reader.image(again.FILESYSTEM!))?.status).toBe('active');
   });
 
+  it('an image removed during its upload by another attempt (a second GUID sharing the part): the registration makes it again and succeeds', async () => {
+    // Bodies at 1 MiB/s: the 2 MiB upload is still running when the image is removed under it.
+    const slowProxy = await startRecordingProxy(glance.url, { bodyBytesPerSecond: 1 << 20 });
+    try {
+      const slowSite = await glanceSite(dir, { noAuth: true, imageUrl: slowProxy.url });
+      const kernel = await writePart(dir, 'KERNEL', 2 << 20);
+      const name = glanceImageNameOf(kernel, {});
+      const registering = slowSite.register(request(newGuid(), [kernel]));
+      let removed: string | undefined;
+      for (let i = 0; i < 100 && !removed; i++) {
+        const saving = (await reader.images({ name })).find((img) => img.status === 'saving');
+        if (saving) await reader.remove((removed = saving.id));
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(removed).toBeDefined();
+      const ids = await registering;
+      expect(ids.KERNEL).not.toBe(removed);
+      const left = await reader.images({ name });
+      expect(left.map((img) => [img.id, img.status])).toEqual([[ids.KERNEL, 'active']]);
+    } finally {
+      await slowProxy.stop();
+    }
+  });
+
   it('adopts an image a crashed attempt left queued instead of making a second one', async () => {
     const guid = newGuid();
     const fs = await writePart(dir, 'FILESYSTEM', 1 << 20);
