@@ -10,6 +10,7 @@
 import { readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import type { PieceHashes } from '../../../common/fleet-contract.js';
 import { parseHttpResumeState, type HttpResumeState } from '../http-resume-point.js';
+import type { FetchRequest } from '../transport.js';
 import { readKeptPrefix } from './kept-prefix.js';
 
 interface PeerMark {
@@ -39,12 +40,19 @@ export async function markWrittenByPeers(statePath: string): Promise<void> {
 /**
  * Before the origin transport resumes the file: when the peer path wrote it, cut it to the whole
  * pieces that match `trusted` and give HTTP its state back. Answers the bytes kept, or undefined
- * when the peer path had not written the file.
+ * when the peer path had not written the file. Without a validator for this URL (in the state or
+ * the last heartbeat) HTTP starts over anyway: then the pieces are not read back at all.
  */
-export async function handOverToOrigin(destPath: string, statePath: string, trusted: PieceHashes | undefined, algorithm: PieceHashes['algorithm']): Promise<number | undefined> {
+export async function handOverToOrigin(
+  request: Pick<FetchRequest, 'url' | 'destPath'> & { resume: NonNullable<FetchRequest['resume']> },
+  trusted: PieceHashes | undefined,
+  algorithm: PieceHashes['algorithm'],
+): Promise<number | undefined> {
+  const { statePath, lastProgress } = request.resume;
   const mark = parseMark(await readFile(statePath, 'utf8').catch(() => undefined));
   if (!mark) return undefined;
-  const kept = await cutToCheckedPieces(destPath, trusted, algorithm);
+  const originCanResume = mark.http?.url === request.url || parseHttpResumeState(lastProgress?.resumeToken)?.url === request.url;
+  const kept = await cutToCheckedPieces(request.destPath, originCanResume ? trusted : undefined, algorithm);
   if (mark.http) await writeFile(statePath, JSON.stringify(mark.http));
   else await rm(statePath, { force: true });
   return kept;

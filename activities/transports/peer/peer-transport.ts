@@ -131,7 +131,7 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
         checkedBy = got.ok ? undefined : checking(got.trusted);
       }
       if (resume) {
-        const kept = await handOverToOrigin(request.destPath, resume.statePath, checkedBy, expected.algorithm);
+        const kept = await handOverToOrigin({ ...request, resume }, checkedBy, expected.algorithm);
         if (kept !== undefined) log.info({ kept }, 'origin takes over the pieces fetched from peers that match their hashes');
       }
       growing = { path: request.destPath, sequential: inner.name === 'http' };
