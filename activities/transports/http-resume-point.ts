@@ -26,15 +26,15 @@ export async function resumePoint(request: FetchRequest): Promise<RangeAsk | und
     () => 0,
   );
   if (size === 0) return undefined;
-  const saved = parseState(await readFile(request.resume!.statePath, 'utf8').catch(() => undefined));
-  const fromBeat = parseState(request.resume!.lastProgress?.resumeToken);
+  const saved = parseHttpResumeState(await readFile(request.resume!.statePath, 'utf8').catch(() => undefined));
+  const fromBeat = parseHttpResumeState(request.resume!.lastProgress?.resumeToken);
   const validator = [saved, fromBeat].find((s) => s?.url === request.url)?.validator;
   // Without a validator a changed file could not be told apart: start over rather than stitch.
   return validator ? { offset: size, validator } : undefined;
 }
 
 /** A resume state (file or heartbeat token), or undefined when absent or not one of ours. */
-function parseState(text: string | undefined): HttpResumeState | undefined {
+export function parseHttpResumeState(text: string | undefined): HttpResumeState | undefined {
   if (!text) return undefined;
   try {
     const v = JSON.parse(text) as Partial<HttpResumeState>;

@@ -45,14 +45,14 @@ describe('fleet distribution between worker processes', { timeout: 240_000 }, ()
     await origin?.stop();
   });
 
-  /** A fresh image on the origin, its part paced at ORIGIN_RATE. */
-  async function publish(name: string): Promise<{ url: string; guid: string; partPath: string; sha1: string }> {
+  /** A fresh image on the origin, its part paced at `rate` bytes a second. */
+  async function publish(name: string, rate = ORIGIN_RATE): Promise<{ url: string; guid: string; partPath: string; sha1: string }> {
     const dir = await newTestDir(name);
     const data = pseudoRandomBytes(SIZE, Math.floor(Math.random() * 1e6));
     await writeFile(join(dir, 'disk.img'), data);
     const partPath = `/${name}/disk.img`;
     const partUrl = await origin.addFile(partPath, join(dir, 'disk.img'));
-    origin.injectFaults(partPath, ...Array.from({ length: 20 }, () => ({ kind: 'slow' as const, bytesPerSecond: ORIGIN_RATE })));
+    origin.injectFaults(partPath, ...Array.from({ length: 20 }, () => ({ kind: 'slow' as const, bytesPerSecond: rate })));
     const xml = metadataXml([{ type: 'FILESYSTEM', sha1: sha1Hex(data), url: partUrl }]);
     return { url: origin.addBuffer(`/${name}/image.xml`, xml), guid: sha1Hex(xml), partPath, sha1: sha1Hex(data) };
   }
@@ -178,26 +178,31 @@ describe('fleet distribution between worker processes', { timeout: 240_000 }, ()
     expect(drops.some((d) => d.peer === proxy.address && /does not match its hash/.test(String(d.reason))), JSON.stringify(drops)).toBe(true);
   });
 
-  it('a peer host killed mid-distribution: the others finish from the rest or the origin, each site registers once', async () => {
-    const image = await publish(uniqueName('fleet-kill'));
+  it('a peer host killed mid-distribution: the others finish from the rest or the origin, each site registers once; back, it resumes from peers', async () => {
+    // Slower: the first host is still downloading once its heartbeat has told of 3 MiB.
+    const image = await publish(uniqueName('fleet-kill'), ORIGIN_RATE / 2);
     const firstPeer = await loopbackPeer();
     const { sites, tokenFile } = await startHosts('kill', [firstPeer, await loopbackPeer(), await loopbackPeer()], { peerOptions: { stallTimeoutMs: 5000 } });
     const [first, second, third] = hosts as [FleetHost, FleetHost, FleetHost];
     const handle = await world.client.startDistribution({ url: image.url, guid: image.guid, sites, coordinatorSite: sites[1]!, siteTimeoutMs: 240_000 });
     await waitForLog(second, /fetching from peers/, 60_000);
+    // Killed once Temporal has its heartbeat of 3 MiB or more (`status` reads it): the retry resumes from that.
+    const heartbeated = async (): Promise<number> => (await world.client.getStatus(image.guid, sites[0]!))?.progress?.parts[0]?.bytesDone ?? 0;
+    for (const until = Date.now() + 60_000; (await heartbeated()) < 3 << 20 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
     await first.program.stop('SIGKILL');
     // The other two finish without the killed host (its own site waits for it to come back).
     await waitForLog(second, /"msg":"registered"/, 120_000);
     await waitForLog(third, /"msg":"registered"/, 120_000);
     expect(await first.program.log()).not.toMatch(/"msg":"registered"/); // it was killed before its own registration
-    // The killed host comes back (same data dir and host id) and finishes its own site.
+    // The killed host comes back (same data dir and host id, dialing peers only) and finishes its
+    // own site: from the other two, keeping the whole pieces its origin download had written.
     const again = await startFleetHost({
       site: sites[0]!,
       dataDir: join(first.program.logPath, '..'),
       hostId: first.program.name,
       temporalAddress: inject('temporalAddress'),
       tokenFile,
-      peer: 'none',
+      peer: 'none-with-token',
       workflowBundlePath: inject('workflowBundlePath'),
       started,
     }).catch(async (err: unknown) => {
@@ -208,6 +213,9 @@ describe('fleet distribution between worker processes', { timeout: 240_000 }, ()
     // Each site registered exactly once (the restarted host writes the killed one's log anew).
     for (const host of [second, third, again]) expect((await logsOf(host, 'registered')).length).toBe(1);
     expect(result.sites.map((s) => s.ok && s.alreadyRegistered)).toEqual([false, false, false]);
+    expect((await logsOf(again, 'resuming from the pieces kept by an earlier attempt')).length).toBe(1);
+    const [fetched] = await logsOf(again, 'part fetched from peers');
+    expect(fetched?.bytesResumed).toBeGreaterThanOrEqual(1 << 20);
   }, 300_000); // a worker start (bundling) and a heartbeat timeout more than the others
 
   it('a host without a peer section registers from the origin; one whose peers cannot be dialed falls back to the origin', async () => {

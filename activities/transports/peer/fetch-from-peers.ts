@@ -8,6 +8,11 @@
  * pieces are written and their digests kept; once they are known, the first bad piece names its
  * sender, whose pieces from there on are fetched again from others and the file hashed again.
  * The caller checks the part's signature at the end (the last digest).
+ *
+ * Resume (kept-prefix.ts): the whole pieces an earlier attempt wrote in order are kept, re-hashed
+ * once from disk and checked like received ones; pieces kept but not checked yet (no digests)
+ * count as sent by KEPT, so a late check fetches them again like a bad peer's, and without any
+ * digests a wrong final hash has them fetched again once.
  */
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
@@ -17,6 +22,7 @@ import { PIECE_BYTES } from '../../../common/fleet-contract.js';
 import type { ContentHash } from '../../../common/image-types.js';
 import type { TransferProgress } from '../transport.js';
 import type { FetchRange } from './peer-client.js';
+import { PEER_RESUME_TOKEN, readKeptPrefix } from './kept-prefix.js';
 import { pieceCount, pieceSpan } from './peer-wire.js';
 import { extendPrefix, prefixDigestsOfFile, usablePieceHashes } from './prefix-digests.js';
 
@@ -28,6 +34,8 @@ const MAX_AHEAD = 16;
 const REFRESH_MS = 5000;
 /** A peer without the bytes yet is asked again after this. */
 const BEHIND_BACKOFF_MS = 300;
+/** The sender of the pieces kept from an earlier attempt (not a peer address). */
+const KEPT = 'kept from an earlier attempt';
 
 export interface FetchFromPeersOptions {
   /** The part's cache name (what the peers are asked for). */
@@ -36,6 +44,10 @@ export interface FetchFromPeersOptions {
   hashAlgorithm: ContentHash['algorithm'];
   peers: readonly string[];
   pieces?: PieceHashes;
+  /** The part's own digest (its signature): piece digests that do not end in it are not used. */
+  partHex?: string;
+  /** Continue what an earlier attempt wrote in order to `destPath` (kept-prefix.ts: prefixWrittenInOrder). */
+  resume?: { claimed: number; reportedTotal?: number };
   /** The distribution's current sources of the part (new peers, and the piece hashes once known). */
   refresh: () => Promise<PartSources | undefined>;
   fetchRange: FetchRange;
@@ -46,8 +58,9 @@ export interface FetchFromPeersOptions {
 }
 
 export type FetchFromPeersResult =
-  | { ok: true; bytes: number; hashHex: string; pieces: PieceHashes }
-  | { ok: false; reason: string };
+  | { ok: true; bytes: number; hashHex: string; pieces: PieceHashes; bytesResumed: number }
+  /** `trusted`: the digests known by then (the file's pieces that match them may be kept). */
+  | { ok: false; reason: string; trusted?: PieceHashes };
 
 interface PeerState {
   inflight: number;
@@ -65,26 +78,35 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
     for (const p of list) if (!peers.has(p)) peers.set(p, { inflight: 0, behindUntil: 0, progress: -1, has: 0 });
   };
   addPeers(o.peers);
-  let trusted = usablePieceHashes(o.pieces, o.hashAlgorithm) ? o.pieces : undefined;
+  const usable = (t: PieceHashes | undefined): t is PieceHashes =>
+    usablePieceHashes(t, o.hashAlgorithm) && (o.partHex === undefined || t.prefixDigests.at(-1) === o.partHex);
+  let trusted = usable(o.pieces) ? o.pieces : undefined;
   const pieceBytes = trusted?.pieceBytes ?? PIECE_BYTES;
   let size = trusted?.size;
   const buffered = new Map<number, { data: Buffer; peer: string }>();
+  const kept = o.resume?.claimed
+    ? await readKeptPrefix(o.destPath, { ...o.resume, pieceBytes, algorithm: o.hashAlgorithm, ...(trusted ? { trusted } : {}) })
+    : undefined;
+  if (kept?.badPiece !== undefined) o.logger.warn({ part: o.name, piece: kept.badPiece }, 'kept pieces from an earlier attempt do not match their hashes: fetched again from the first bad one');
   /** The prefix digest and the sender of each piece written, in order. */
-  let digests: string[] = [];
-  const senders: string[] = [];
-  let running = createHash(o.hashAlgorithm);
+  let digests: string[] = kept?.prefixDigests ?? [];
+  const senders: string[] = digests.map(() => KEPT);
+  let running = kept?.running ?? createHash(o.hashAlgorithm);
   const queue: number[] = [];
-  let nextNew = 0;
-  let written = 0;
+  /** The first piece to fetch (while the size is unknown, the only one asked for). */
+  const firstPiece = kept?.pieces ?? 0;
+  let nextNew = firstPiece;
+  let written = firstPiece;
   /** Pieces written over after a late check: the digests are then taken from the file again. */
   let repaired = false;
   let failure: string | undefined;
   let lastLifeAt = Date.now();
-  const file = await open(o.destPath, 'w');
+  const file = await open(o.destPath, firstPiece > 0 ? 'r+' : 'w');
   let writes: Promise<unknown> = Promise.resolve();
 
   const drop = (peer: string, reason: string): void => {
     const state = peers.get(peer);
+    if (peer === KEPT) o.logger.warn({ part: o.name, reason }, 'kept pieces from an earlier attempt fetched again');
     if (!state || state.dropped) return;
     state.dropped = reason;
     o.logger.warn({ peer, part: o.name, reason }, 'peer dropped for this part');
@@ -93,7 +115,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
   const finished = (): boolean => size !== undefined && written === total() && queue.length === 0 && buffered.size === 0;
 
   const applyTrusted = (t: PieceHashes | undefined): void => {
-    if (!usablePieceHashes(t, o.hashAlgorithm) || t.pieceBytes !== pieceBytes || (size !== undefined && t.size !== size)) return;
+    if (!usable(t) || t.pieceBytes !== pieceBytes || (size !== undefined && t.size !== size)) return;
     trusted = t;
     size ??= t.size;
   };
@@ -101,7 +123,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
   const takePiece = (): number | undefined => {
     if (queue.length > 0) return queue.shift();
     const count = total();
-    if (count === undefined) return nextNew === 0 ? nextNew++ : undefined; // learn the size first
+    if (count === undefined) return nextNew === firstPiece ? nextNew++ : undefined; // learn the size first
     return nextNew < count && nextNew < written + MAX_AHEAD ? nextNew++ : undefined;
   };
 
@@ -146,10 +168,20 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
         senders[written] = next.peer;
         written++;
       }
-      o.onProgress?.({ bytesDone: Math.min(written * pieceBytes, size ?? 0), ...(size !== undefined ? { bytesTotal: size } : {}) });
+      report();
     });
     return writes;
   };
+  const report = (): void =>
+    o.onProgress?.({
+      bytesDone: Math.min(written * pieceBytes, size ?? Infinity),
+      ...(size !== undefined ? { bytesTotal: size } : {}),
+      resumeToken: PEER_RESUME_TOKEN,
+    });
+  if (firstPiece > 0) {
+    o.logger.info({ part: o.name, pieces: firstPiece, checked: trusted !== undefined }, 'resuming from the pieces kept by an earlier attempt');
+    report();
+  }
 
   const lane = async (): Promise<void> => {
     while (!failure && !o.signal?.aborted && !finished()) {
@@ -162,7 +194,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
         await sleep(50);
         continue;
       }
-      const span = size === undefined ? { start: 0, end: pieceBytes } : pieceSpan(index, pieceBytes, size);
+      const span = size === undefined ? { start: index * pieceBytes, end: (index + 1) * pieceBytes } : pieceSpan(index, pieceBytes, size);
       const peer = pickPeer(span.end);
       if (peer === undefined) {
         failure = 'no peer left to ask';
@@ -216,10 +248,16 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
       await writes;
       if (failure || o.signal?.aborted) break;
       if (!trusted) await refresh(); // the digests may exist by now: check the pieces before answering
-      if (!trusted) break; // none yet: the caller checks the signature (the last digest)
       if (repaired) {
         digests = (await prefixDigestsOfFile(o.destPath, size ?? 0, o.hashAlgorithm, pieceBytes)).prefixDigests;
         repaired = false;
+      }
+      if (!trusted) {
+        // None yet: the caller checks the signature (the last digest). Kept pieces are the suspects of a wrong one.
+        if (o.partHex === undefined || digests.at(-1) === o.partHex || !senders.includes(KEPT)) break;
+        drop(KEPT, `the part's ${o.hashAlgorithm} is wrong, no piece digests known`);
+        for (let i = 0; i < written; i++) if (senders[i] === KEPT) queue.push(i);
+        continue;
       }
       const bad = digests.findIndex((d, i) => d !== trusted!.prefixDigests[i]);
       if (bad < 0) break;
@@ -234,10 +272,12 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
     await file.close();
   }
   if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted');
-  if (failure) return { ok: false, reason: failure };
+  if (failure) return { ok: false, reason: failure, ...(trusted ? { trusted } : {}) };
   const bytes = size ?? 0;
   const hashHex = digests.at(-1) ?? createHash(o.hashAlgorithm).digest('hex');
-  return { ok: true, bytes, hashHex, pieces: trusted ?? { size: bytes, pieceBytes, algorithm: o.hashAlgorithm, prefixDigests: digests } };
+  const bytesResumed = senders.reduce((sum, s, i) => (s === KEPT ? sum + pieceSpan(i, pieceBytes, bytes).end - i * pieceBytes : sum), 0);
+  const pieces = trusted ?? { size: bytes, pieceBytes, algorithm: o.hashAlgorithm, prefixDigests: digests };
+  return { ok: true, bytes, hashHex, pieces, bytesResumed };
 }
 
 function sleep(ms: number): Promise<void> {

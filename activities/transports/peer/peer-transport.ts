@@ -4,13 +4,17 @@
  * distribution first and asks the origin only when no peer can give it (none yet, all dropped,
  * all stalled). Either way the host reports itself to the distribution: as a source when it
  * starts (if it serves peers), with the piece hashes once its copy matched the part's signature.
+ * A retried download resumes from the pieces an earlier attempt wrote (kept-prefix.ts); the
+ * origin takes over a file the peer path wrote only cut to its checked pieces (origin-handover.ts).
  */
 import type { Logger } from 'pino';
 import type { FleetRef, PartSources, PieceHashes, SourceReport } from '../../../common/fleet-contract.js';
 import type { ContentHash } from '../../../common/image-types.js';
 import type { FetchRequest, FetchResult, Transport } from '../transport.js';
 import { fetchFromPeers } from './fetch-from-peers.js';
-import { prefixDigestsOfFile } from './prefix-digests.js';
+import { prefixWrittenInOrder } from './kept-prefix.js';
+import { handOverToOrigin, markWrittenByPeers } from './origin-handover.js';
+import { prefixDigestsOfFile, usablePieceHashes } from './prefix-digests.js';
 import { growingParts, type GrowingPart } from './growing-parts.js';
 import type { FetchRange } from './peer-client.js';
 
@@ -63,6 +67,10 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
       return { peers: [] } as PartSources;
     });
     const others = (s: PartSources): string[] => s.peers.filter((p) => p !== options.advertise);
+    /** Digests that can check this part: of its algorithm, ending in its signature. */
+    const checking = (p: PieceHashes | undefined): PieceHashes | undefined =>
+      usablePieceHashes(p, expected.algorithm) && p.prefixDigests.at(-1) === expected.hex ? p : undefined;
+    const { resume } = request;
 
     // A transport writing front to back is served from its file as it grows; one writing out of
     // order (BitTorrent) from the verified pieces it tells of (onServable); both say how far they got.
@@ -85,12 +93,19 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
     // Also without a peer endpoint: the distribution starts its other sites once any host is at it.
     await report();
     try {
+      /** The digests to cut a file the peer path wrote to before the origin resumes it (none: cut to nothing). */
+      let checkedBy = checking(sources.pieces);
       if (options.fetchRange && others(sources).length > 0) {
         log.info({ peers: others(sources) }, 'fetching from peers');
+        if (resume) await markWrittenByPeers(resume.statePath);
+        const claimed = resume ? prefixWrittenInOrder(resume.lastProgress) : 0;
+        const reportedTotal = resume?.lastProgress?.bytesTotal;
         const got = await fetchFromPeers({
           name,
           destPath: request.destPath,
           hashAlgorithm: expected.algorithm,
+          partHex: expected.hex,
+          ...(claimed > 0 ? { resume: { claimed, ...(reportedTotal !== undefined ? { reportedTotal } : {}) } } : {}),
           peers: others(sources),
           ...(sources.pieces ? { pieces: sources.pieces } : {}),
           refresh: async () => {
@@ -104,13 +119,20 @@ export function createPeerTransport(options: PeerTransportOptions): Transport {
           logger: log,
         });
         if (got.ok && got.hashHex === expected.hex) {
-          log.info({ bytes: got.bytes }, 'part fetched from peers');
+          log.info({ bytes: got.bytes, bytesResumed: got.bytesResumed }, 'part fetched from peers');
           complete(got.bytes);
           await report(got.pieces);
-          return { bytes: got.bytes, hashHex: got.hashHex, via: { transport: 'peer', source: 'peer' } };
+          const resumed = got.bytesResumed > 0 ? { bytesResumed: got.bytesResumed } : {};
+          return { bytes: got.bytes, hashHex: got.hashHex, ...resumed, via: { transport: 'peer', source: 'peer' } };
         }
         const reason = got.ok ? `the ${got.bytes} bytes from peers do not match the part's ${expected.algorithm}` : got.reason;
         log.warn({ reason }, 'falling back to the origin');
+        // A wrong whole part means no digests checked it: nothing of it is kept.
+        checkedBy = got.ok ? undefined : checking(got.trusted);
+      }
+      if (resume) {
+        const kept = await handOverToOrigin({ ...request, resume }, checkedBy, expected.algorithm);
+        if (kept !== undefined) log.info({ kept }, 'origin takes over the pieces fetched from peers that match their hashes');
       }
       growing = { path: request.destPath, sequential: inner.name === 'http' };
       growingParts.set(name, growing);

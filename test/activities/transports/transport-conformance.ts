@@ -2,7 +2,8 @@
  * One conformance suite for every `Transport`: a fetch lands the exact bytes with their hash and
  * reports progress up to the total; the hash answered is that of the bytes written (so the caller
  * catches content that is not what the metadata says); a cancelled fetch stops writing and
- * rejects; the next attempt resumes it to the right bytes; nothing is left beside the destination.
+ * rejects; the next attempt, handed the last progress as `downloadPart` hands its last heartbeat,
+ * resumes it to the right bytes; nothing is left beside the destination.
  * Adding a transport = one `<name>-harness.ts` under test/activities/transports/.
  */
 import { createHash } from 'node:crypto';
@@ -91,10 +92,12 @@ export function describeTransportConformance({ name, start }: TransportHarnessFa
       const req = await requestFor(2);
       const abort = new AbortController();
       let firstProgress = 0;
+      let lastProgress: TransferProgress | undefined;
       const cancelled = harness.transport.fetchToFile({
         ...req,
         signal: abort.signal,
         onProgress: (p) => {
+          lastProgress = p;
           if (p.bytesDone > 0 && !firstProgress) {
             firstProgress = p.bytesDone;
             abort.abort(new Error('cancelled by the test'));
@@ -108,7 +111,7 @@ export function describeTransportConformance({ name, start }: TransportHarnessFa
       expect(await sizeNow()).toBe(after); // no writes once the cancel is answered
       const servedBefore = harness.bytesServed?.(2);
 
-      const got = await harness.transport.fetchToFile(req);
+      const got = await harness.transport.fetchToFile({ ...req, resume: { ...req.resume!, ...(lastProgress ? { lastProgress } : {}) } });
       expect(got.hashHex).toBe(sha1(contents[2]!.data));
       expect(sha1(await readFile(req.destPath))).toBe(got.hashHex);
       if (servedBefore !== undefined && after > 0) {

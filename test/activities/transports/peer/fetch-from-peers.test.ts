@@ -97,6 +97,24 @@ describe('fetchFromPeers', () => {
     expect(warnings.some((w) => w.peer === 'a' && /does not match its hash/.test(String(w.reason)))).toBe(true);
   });
 
+  it('resuming before the digests are known: kept pieces are checked when they come, a bad one fetched again', async () => {
+    const partial = Buffer.from(data.subarray(0, 4 * PIECE_BYTES));
+    partial[2 * PIECE_BYTES + 3] = partial[2 * PIECE_BYTES + 3]! ^ 1;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'dest'), partial);
+    const served: Record<string, number> = {};
+    const got = await fetchFromPeers({
+      ...base(peers({ b: 'good' }, served), ['b']),
+      partHex: sha1,
+      resume: { claimed: 4 * PIECE_BYTES, reportedTotal: SIZE },
+      refresh: async () => ({ peers: [], pieces }),
+    });
+    expect(got).toMatchObject({ ok: true, hashHex: sha1, bytesResumed: 2 * PIECE_BYTES });
+    expect(createHash('sha1').update(await readFile(join(dir, 'dest'))).digest('hex')).toBe(sha1);
+    expect(served.b).toBe(6 - 4 + 2); // the two pieces after the kept ones, then kept pieces 2 and 3 again
+    expect(warnings.some((w) => w.msg === 'kept pieces from an earlier attempt fetched again' && /piece 2 /.test(String(w.reason)))).toBe(true);
+  });
+
   it('gives up when every peer is unreachable, so the caller can ask the origin', async () => {
     const got = await fetchFromPeers({ ...base(peers({ a: 'gone', b: 'gone' }), ['a', 'b']), refresh: async () => ({ peers: ['a', 'b'] }) });
     expect(got).toEqual({ ok: false, reason: 'no peer left to ask' });

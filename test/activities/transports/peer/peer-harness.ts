@@ -3,15 +3,14 @@
  * loopback (another host of the distribution) holds the verified contents, and the transport takes
  * them from it over the peer wire, with the origin (a real HTTP origin) as its fallback only. The
  * suite's requests are made part of a distribution here (a fleet reference and the expected hash),
- * as `downloadPart` makes them; outside one the transport is its origin transport. It does not
- * resume a fetch from peers (it starts the part again, peers being near), so it tells no origin
- * byte count and the suite does not ask it to.
+ * as `downloadPart` makes them; outside one the transport is its origin transport. The bytes
+ * served it counts are those the peer endpoint sent (a resumed fetch asks it only for the rest).
  */
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHttpTransport } from '../../../../activities/transports/http-transport.js';
-import { createPeerClient } from '../../../../activities/transports/peer/peer-client.js';
+import { createPeerClient, type FetchRange } from '../../../../activities/transports/peer/peer-client.js';
 import { startPeerServer } from '../../../../activities/transports/peer/peer-server.js';
 import { createPeerTransport } from '../../../../activities/transports/peer/peer-transport.js';
 import type { ContentHash } from '../../../../common/image-types.js';
@@ -43,10 +42,16 @@ const harness: TransportHarnessFactory = {
     const origin = await new HttpOrigin().start();
     const urls = contents.map((c, i) => origin.addBuffer(`/conformance-${i}`, c.data));
     const client = createPeerClient({ token: TOKEN, connectTimeoutMs: 5_000 });
+    const sent = new Map<string, number>();
+    const fetchRange: FetchRange = async (...args) => {
+      const answer = await client.fetchRange(...args);
+      if (answer.kind === 'bytes') sent.set(args[1], (sent.get(args[1]) ?? 0) + answer.data.length);
+      return answer;
+    };
     const peer = createPeerTransport({
       origin: [createHttpTransport({ config: HttpSchema.parse(LOOPBACK_HTTP) })],
       coordinator: { report: async () => undefined, sources: async () => ({ peers: [server.address] }) },
-      fetchRange: client.fetchRange,
+      fetchRange,
       hostQueue: 'conformance-host',
       stallTimeoutMs: 10_000,
       nameOf,
@@ -64,6 +69,7 @@ const harness: TransportHarnessFactory = {
           }),
       },
       urls,
+      bytesServed: (i) => sent.get(hexes[i]!) ?? 0,
       dispose: async () => {
         client.close();
         await server.close();
