@@ -13,7 +13,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { ErrorType, ImageProxyError } from '../common/errors.js';
 import type { FleetRef } from '../common/fleet-contract.js';
-import type { CachedPart, ImagePart } from '../common/image-types.js';
+import type { CachedPart, ImagePart, PartSource } from '../common/image-types.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { finalAfterRetryFor } from './retry-for.js';
 import { countCacheLookup, countFetched } from './metrics/image-proxy-metrics.js';
@@ -27,7 +27,7 @@ const HEARTBEAT_EVERY_MS = 1000;
 
 /** One transfer of one content on this host, shared by every activity waiting for it. */
 interface SharedTransfer {
-  done: Promise<{ path: string; size: number }>;
+  done: Promise<{ path: string; size: number; from: PartSource }>;
   latest: TransferProgress | undefined;
   /** Activities waiting; the transfer is aborted only when all of them are cancelled. */
   waiting: number;
@@ -50,7 +50,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     let shared = inFlight.get(key);
     if (!shared) {
       const lastProgress = progressFrom(ctx.info.heartbeatDetails);
-      const created: SharedTransfer = { latest: lastProgress, waiting: 0, abort: new AbortController(), done: Promise.resolve({ path: '', size: 0 }) };
+      const created: SharedTransfer = { latest: lastProgress, waiting: 0, abort: new AbortController(), done: Promise.resolve({ path: '', size: 0, from: 'cache' as PartSource }) };
       // One writer per file on this host, also across the workers of other sites sharing the cache.
       // Waiting for another worker's transfer, keep what an earlier attempt heartbeated for resuming.
       const wait = { heartbeat: () => ctx.heartbeat(ctx.info.heartbeatDetails), sleep: (ms: number) => ctx.sleep(ms) };
@@ -99,7 +99,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     try {
       const cached = await Promise.race([transfer.done, ctx.cancelled]);
-      deps.logger.info({ guid, type: part.type, size: cached.size }, 'part ready');
+      deps.logger.info({ guid, type: part.type, size: cached.size, from: cached.from }, 'part ready');
       return { ...part, ...cached };
     } catch (err) {
       // The last waiter cancelled: answer only once the transfer has stopped and cleaned up.
@@ -118,10 +118,10 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
     shared: SharedTransfer,
     lastProgress: TransferProgress | undefined,
     fleet: FleetRef | undefined,
-  ): Promise<{ path: string; size: number }> {
+  ): Promise<{ path: string; size: number; from: PartSource }> {
     const hit = await deps.cache.lookup(part.hash);
     countCacheLookup(hit !== undefined && hit !== null);
-    if (hit) return hit;
+    if (hit) return { ...hit, from: 'cache' };
 
     const transport = pickTransport(deps.transports, part.url);
     const partialPath = deps.cache.partialPathOf(part.hash);
@@ -166,7 +166,7 @@ export function makeDownloadPart(deps: Pick<ActivityDeps, 'cache' | 'transports'
         message: `${part.type} part ${part.url}: ${part.hash.algorithm} of the ${got.bytes} bytes received is ${got.hashHex}, the metadata says ${part.hash.hex}`,
       });
     }
-    return deps.cache.commit(part.hash);
+    return { ...(await deps.cache.commit(part.hash)), from: via.source === 'peer' ? 'peers' : 'origin' };
   }
 }
 

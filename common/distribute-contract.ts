@@ -3,7 +3,7 @@
  */
 import { defineQuery } from '@temporalio/workflow';
 import type { ImageIds } from './image-types.js';
-import type { RegisterMode } from './register-contract.js';
+import type { RegisterImageResult, RegisterMode } from './register-contract.js';
 
 export interface DistributeImageInput {
   /** URL of the image metadata file. */
@@ -23,7 +23,7 @@ export interface DistributeImageInput {
 
 /** The outcome at one site. */
 export type SiteOutcome =
-  | { site: string; ok: true; ids: ImageIds; alreadyRegistered: boolean; workflowId: string }
+  | { site: string; ok: true; ids: ImageIds; alreadyRegistered: boolean; workflowId: string; from?: RegisterImageResult['from'] }
   | { site: string; ok: false; error: string; workflowId: string };
 
 export interface DistributeImageResult {

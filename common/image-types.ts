@@ -27,6 +27,12 @@ export interface ImagePart {
   url: string;
 }
 
+/**
+ * Where a host took a part's bytes from: its own cache (downloaded earlier), the origin (the URL in
+ * the metadata, web seed or BitTorrent swarm included), or the other hosts of a distribution.
+ */
+export type PartSource = 'cache' | 'origin' | 'peers';
+
 /** A part after download: verified bytes in the host's content-addressed cache. */
 export interface CachedPart {
   type: PartType;
@@ -35,6 +41,8 @@ export interface CachedPart {
   /** Absolute path of the verified file in the cache of the host that downloaded it. */
   path: string;
   size: number;
+  /** Where this download took the bytes from (absent from workers of older versions). */
+  from?: PartSource;
 }
 
 /** Map a part type to the key it is answered under. */

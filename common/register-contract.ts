@@ -5,7 +5,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { FleetRef } from './fleet-contract.js';
-import type { ImageIds, PartType } from './image-types.js';
+import type { ImageIds, PartSource, PartType } from './image-types.js';
 
 export interface RegisterImageInput {
   /** URL of the image metadata file (http, https; BitTorrent where a transport for it is configured). */
@@ -32,6 +32,8 @@ export interface RegisterImageResult {
   alreadyRegistered: boolean;
   /** Present on a prefetch: the parts now in the cache of the host that fetched them, bytes by type. */
   prefetched?: Partial<Record<PartType, number>>;
+  /** Where the host took each part from (absent when the site already held the image). */
+  from?: Partial<Record<PartType, PartSource>>;
 }
 
 /** Where a registration stands; also the value of the `ImageStage` search attribute. */

@@ -136,7 +136,7 @@ export async function distributeImage(input: DistributeImageInput): Promise<Dist
       if (result === undefined) {
         return { site, ok: false, workflowId, error: `site ${site} did not finish within ${timeoutMs} ms (its run goes on; ask again to attach)` };
       }
-      return { site, ok: true, workflowId, ids: result.ids, alreadyRegistered: result.alreadyRegistered };
+      return { site, ok: true, workflowId, ids: result.ids, alreadyRegistered: result.alreadyRegistered, ...(result.from ? { from: result.from } : {}) };
     } catch (err) {
       return { site, ok: false, workflowId, error: `site ${site}: ${reasonOf(err)}` };
     }

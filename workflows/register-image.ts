@@ -155,10 +155,10 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
     for (let claim = 1; ; claim++) {
       const hostQueue = await onSite.claimHost.executeWithOptions({ summary: `claim a host of ${site} for download and registration` }, []);
       try {
-        const { ids, sizes } = await downloadAndRegister(hostQueue, parts);
+        const { ids, sizes, from } = await downloadAndRegister(hostQueue, parts);
         state.ids = ids;
         setStage('done');
-        return { guid, site, ids, alreadyRegistered: false, ...(mode === 'prefetch' ? { prefetched: sizes } : {}) };
+        return { guid, site, ids, alreadyRegistered: false, ...(mode === 'prefetch' ? { prefetched: sizes } : {}), ...(Object.keys(from).length > 0 ? { from } : {}) };
       } catch (err) {
         if (claim < MAX_HOST_CLAIMS && hostVanished(err)) continue;
         throw err;
@@ -173,7 +173,10 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
   }
 
   /** Download on one host, then register there (a prefetch stops after the download). */
-  async function downloadAndRegister(hostQueue: string, parts: ImagePart[]): Promise<{ ids: ImageIds; sizes: Record<string, number> }> {
+  async function downloadAndRegister(
+    hostQueue: string,
+    parts: ImagePart[],
+  ): Promise<{ ids: ImageIds; sizes: Record<string, number>; from: NonNullable<RegisterImageResult['from']> }> {
     const onHost = proxyActivities<HostActivities>({
       taskQueue: hostQueue,
       scheduleToStartTimeout: HOST_PICKUP_TIMEOUT,
@@ -196,11 +199,12 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
       }),
     );
     const sizes = Object.fromEntries(cached.map((c) => [c.type, c.size]));
+    const from = Object.fromEntries(cached.flatMap((c) => (c.from ? [[c.type, c.from]] : [])));
     upsertMemo({ sizes });
-    if (mode === 'prefetch') return { ids: {}, sizes };
+    if (mode === 'prefetch') return { ids: {}, sizes, from };
     setStage('register');
     const ids = await onHost.registerParts.executeWithOptions({ summary: registerPartsSummary(cached, site) }, [{ guid, url, parts: cached }]);
-    return { ids, sizes };
+    return { ids, sizes, from };
   }
 }
 

@@ -177,5 +177,8 @@ describe('distributeImage', () => {
     expect(registered.sites[0]).toMatchObject({ ok: true, ids: idsAt(main, siteA, image.guid) });
     expect(registered.sites[1]).toMatchObject({ ok: true, ids: idsAt(other, siteB, image.guid) });
     expect(image.parts.map((p) => origin.requestsOf(p.urlPath))).toEqual(before);
+    // The answer says so: every part came from the host cache the prefetch filled.
+    const fromCache = Object.fromEntries(image.parts.map((p) => [p.type, 'cache']));
+    expect(registered.sites.map((s) => s.ok && s.from)).toEqual([fromCache, fromCache]);
   });
 });

@@ -124,6 +124,8 @@ describe('fleet distribution between worker processes', { timeout: 240_000 }, ()
       expect((await logsOf(host, 'part ready')).length).toBe(1);
     }
     expect(fromPeers).toBe(2);
+    // So does the answer, per site: one host took the part from the origin, the others from peers.
+    expect(result.sites.map((s) => (s.ok ? s.from?.FILESYSTEM : s.error)).sort()).toEqual(['origin', 'peers', 'peers']);
     // The metrics say the same: bytes went between hosts, and each later host took its copy from peers.
     const counter = async (host: FleetHost, pattern: RegExp): Promise<number> => {
       const text = await (await fetch(host.metricsUrl!)).text();

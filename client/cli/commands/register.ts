@@ -26,6 +26,7 @@ export interface RegisterJson {
   site: string;
   ids: RegisterImageResult['ids'];
   alreadyRegistered: boolean;
+  from?: RegisterImageResult['from'];
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -57,10 +58,10 @@ export async function runRegister(ctx: CliContext, opts: RegisterOptions): Promi
       const request = { url: opts.url, guid: opts.guid, site: sites[0]! };
       const result = await registerShowingProgress(client, request, ctx.io, { plainLines: !opts.json });
       if (opts.json) {
-        const answer: RegisterJson = { guid: result.guid, site: result.site, ids: result.ids, alreadyRegistered: result.alreadyRegistered };
+        const answer: RegisterJson = { guid: result.guid, site: result.site, ids: result.ids, alreadyRegistered: result.alreadyRegistered, ...(result.from ? { from: result.from } : {}) };
         ctx.printJson(answer);
       } else {
-        ctx.print(`${result.guid} at ${result.site}${result.alreadyRegistered ? ' (already registered)' : ''}:`);
+        ctx.print(`${result.guid} at ${result.site}${result.alreadyRegistered ? ' (already registered)' : fromText(result.from)}:`);
         for (const [k, v] of Object.entries(result.ids)) ctx.print(`  ${k}=${v}`);
       }
       return;
@@ -84,9 +85,17 @@ export function formatDistribution(r: DistributeImageResult): string {
   for (const s of r.sites) {
     if (!s.ok) lines.push(`  ${s.site}: FAILED: ${s.error}`);
     else {
-      lines.push(`  ${s.site}:${s.alreadyRegistered ? ' (already registered)' : ''}`);
+      lines.push(`  ${s.site}:${s.alreadyRegistered ? ' (already registered)' : fromText(s.from)}`);
       for (const [k, v] of Object.entries(s.ids)) lines.push(`    ${k}=${v}`);
     }
   }
   return lines.join('\n');
+}
+
+const SOURCE_WORDS = { origin: 'the origin', peers: 'peers', cache: 'the host cache' } as const;
+
+/** ` (FILESYSTEM from peers, KERNEL from the origin)`: where the host took each part from. */
+export function fromText(from: RegisterImageResult['from']): string {
+  const entries = Object.entries(from ?? {});
+  return entries.length === 0 ? '' : ` (${entries.map(([type, source]) => `${type} from ${SOURCE_WORDS[source]}`).join(', ')})`;
 }
