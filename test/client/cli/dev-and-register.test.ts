@@ -61,7 +61,7 @@ describe('imageproxy dev + register from another shell', () => {
     expect(reg.stderr).toBe('');
     expect(reg.code).toBe(0);
     const answer = JSON.parse(reg.stdout.trim()) as { guid: string; site: string; ids: { FILESYSTEM: string } };
-    expect(answer).toEqual({ guid, site: 'local', ids: { FILESYSTEM: join(dataDir, 'ip', 'sites', 'local', guid, 'FILESYSTEM') }, alreadyRegistered: false });
+    expect(answer).toEqual({ guid, site: 'local', ids: { FILESYSTEM: join(dataDir, 'ip', 'sites', 'local', guid, 'FILESYSTEM') }, alreadyRegistered: false, from: { FILESYSTEM: 'origin' } });
     expect(createHash('sha1').update(await readFile(answer.ids.FILESYSTEM)).digest('hex')).toBe(sig);
 
     // What the UI's workflow list shows, filtered by our search attribute.
