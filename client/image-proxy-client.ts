@@ -10,7 +10,7 @@ import { retryingOf } from './retrying-state.js';
 import { listRuns, missingFromSites, type RunFilter } from './run-listing.js';
 import { cleanUpCutoff, type CollectGarbageInput, type CollectGarbageResult } from '../common/clean-up-contract.js';
 import type { DeregisterImageResult, DistributeImageInput, DistributeImageResult } from '../common/distribute-contract.js';
-import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
+import { cleanUpWorkflowId, deregisterWorkflowId, distributeWorkflowId, prefetchWorkflowId, provisionWorkflowId, registerWorkflowId, siteTaskQueue } from '../common/naming.js';
 import { nodesProblem, type ProvisionNodesResult } from '../common/provision-contract.js';
 import { cleanUpRunText, deregisterRunText, imageRunText, provisionRunText } from '../common/run-descriptions.js';
 import {
@@ -19,6 +19,7 @@ import {
   progressQuery,
   type RegisterImageInput,
   type RegisterImageResult,
+  type RegisterMode,
   type Stage,
 } from '../common/register-contract.js';
 import { withHeartbeats, type PendingActivity } from './live-progress.js';
@@ -179,10 +180,11 @@ export class ImageProxyClient {
     }
   }
 
-  async getStatus(askedGuid: string, site: string): Promise<ImageStatus | undefined> {
+  /** Where the registration (or, with `mode` prefetch, the prefetch) of a GUID at a site stands. */
+  async getStatus(askedGuid: string, site: string, mode: RegisterMode = 'register'): Promise<ImageStatus | undefined> {
     const guid = normalizeGuid(askedGuid);
     validateTarget(guid, site);
-    const workflowId = registerWorkflowId(site, guid);
+    const workflowId = mode === 'prefetch' ? prefetchWorkflowId(site, guid) : registerWorkflowId(site, guid);
     const handle = this.temporal.workflow.getHandle<typeof registerImage>(workflowId);
     let description;
     try {
@@ -216,6 +218,7 @@ export class ImageProxyClient {
       }
     }
     // A later, completed deregistration means the site no longer holds what this run registered.
+    if (mode === 'prefetch') return status;
     const removal = await this.temporal.workflow
       .getHandle(deregisterWorkflowId(site, guid))
       .describe()

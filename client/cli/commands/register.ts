@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { DistributeImageResult } from '../../../common/distribute-contract.js';
 import type { RegisterImageResult } from '../../../common/register-contract.js';
 import { defaultSiteOf } from '../../../config/load-config.js';
+import { fromText } from '../../fleet-progress-line.js';
 import type { CliContext } from '../cli-context.js';
 import { ExitCode, UsageError } from '../cli-io.js';
 
@@ -66,14 +67,16 @@ export async function runRegister(ctx: CliContext, opts: RegisterOptions): Promi
       }
       return;
     }
-    const result = await client.distributeImage({
+    const { distributeShowingProgress } = await import('../distribute-progress.js');
+    const request = {
       url: opts.url,
       guid: opts.guid,
       sites,
       coordinatorSite: defaultSite,
-      mode: opts.prefetch ? 'prefetch' : 'register',
+      mode: opts.prefetch ? ('prefetch' as const) : ('register' as const),
       ...(siteTimeoutMs !== undefined ? { siteTimeoutMs } : {}),
-    });
+    };
+    const result = await distributeShowingProgress(client, request, ctx.io, { plainLines: !opts.json });
     if (opts.json) ctx.printJson(result);
     else ctx.print(formatDistribution(result));
     if (result.failed.length > 0) ctx.fail(result.failed.length === result.sites.length ? ExitCode.Failed : ExitCode.PartlyFailed);
@@ -92,10 +95,3 @@ export function formatDistribution(r: DistributeImageResult): string {
   return lines.join('\n');
 }
 
-const SOURCE_WORDS = { origin: 'the origin', peers: 'peers', cache: 'the host cache' } as const;
-
-/** ` (FILESYSTEM from peers, KERNEL from the origin)`: where the host took each part from. */
-export function fromText(from: RegisterImageResult['from']): string {
-  const entries = Object.entries(from ?? {});
-  return entries.length === 0 ? '' : ` (${entries.map(([type, source]) => `${type} from ${SOURCE_WORDS[source]}`).join(', ')})`;
-}

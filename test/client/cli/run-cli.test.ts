@@ -122,6 +122,17 @@ describe('imageproxy commands in process', () => {
     }
   });
 
+  it('register of many sites (here --prefetch, which always distributes) shows on stderr how the sites stand while it runs, then each site as it ends', async () => {
+    const image = await publishSampleImage(origin, { sizes: { FILESYSTEM: 4 << 20, KERNEL: 64 << 10, RAMDISK: 64 << 10 } });
+    const fs = image.parts.find((p) => p.type === 'FILESYSTEM')!;
+    origin.injectFaults(fs.urlPath, { kind: 'slow', bytesPerSecond: 512 << 10 }); // ~8 s: several looks
+    const run = await runCliInProcess(['register', '--prefetch', '--url', image.url, '--guid', image.guid, '--site', site], env);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^0 of 1 sites done; 1 downloading [\d.]+ (B|KiB|MiB) of 4\.1 MiB( at [\d.]+ (B|KiB|MiB)\/s)?$/m);
+    expect(run.stderr).toContain(`  ${site}: done (FILESYSTEM from the origin, KERNEL from the origin, RAMDISK from the origin)\n`);
+    expect(run.stdout).toContain(`${image.guid} (prefetch): 1 of 1 sites ok`);
+  });
+
   it('serve --json prints where the front listens as one JSON object, and the front answers there', async () => {
     let stop!: () => void;
     const stopped = new Promise<void>((r) => (stop = r));

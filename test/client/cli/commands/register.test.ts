@@ -1,6 +1,7 @@
 /** What `imageproxy register` prints for several sites: ids, and where each host took each part from. */
 import { describe, expect, it } from 'vitest';
-import { formatDistribution, fromText } from '../../../../client/cli/commands/register.js';
+import { formatDistribution } from '../../../../client/cli/commands/register.js';
+import { fromText } from '../../../../client/fleet-progress-line.js';
 
 describe('register output', () => {
   it('names where each part came from, per site, and nothing for a site that already held the image', () => {
