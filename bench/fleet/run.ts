@@ -171,7 +171,8 @@ async function main(): Promise<void> {
       const machineCpu0 = await machineBusySeconds();
       origin.resetCount();
       const startedAt = Date.now();
-      const { code, out } = await run(process.execPath, [CLI, 'register', '--url', metadataUrl, '--guid', guid, ...siteNames.flatMap((s) => ['--site', s])], {
+      // --json: no progress lines, so the command adds no status polling to what is measured.
+      const { code, out } = await run(process.execPath, [CLI, 'register', '--json', '--url', metadataUrl, '--guid', guid, ...siteNames.flatMap((s) => ['--site', s])], {
         ...process.env,
         TEMPORAL_ADDRESS: temporal.address,
         IMAGEPROXY_CONFIG: clientConfig,

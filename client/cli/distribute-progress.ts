@@ -70,7 +70,9 @@ export async function distributeShowingProgress(
         }
         lastLine = line;
       }
-      await pause(tty ? 1000 : 2000);
+      // Each look costs a few calls per running site: look less often at many sites.
+      const looked = Math.min(progress?.pending.length ?? 0, SITES_LOOKED_AT);
+      await pause(Math.max(tty ? 1000 : 2000, looked * (tty ? 100 : 200)));
     }
   };
   const polling = poll();
