@@ -6,7 +6,7 @@
  */
 import type { SearchAttributePair } from '@temporalio/common';
 import { formatBytes } from '../config/byte-size.js';
-import type { ContentHash, ImageIds, ImagePart, PartType } from './image-types.js';
+import type { ContentHash, ImageIds, ImagePart, PartSource, PartType } from './image-types.js';
 import { ImageSummaryKey } from './register-contract.js';
 
 /** Temporal shows at most this much of a summary; we keep under it in UTF-8 bytes. */
@@ -176,6 +176,8 @@ export interface PartState {
   hash: ContentHash;
   /** Known once the part is in the cache. */
   size?: number;
+  /** Where the host took it from, once in the cache. */
+  from?: PartSource;
 }
 
 export interface RunState {
@@ -205,7 +207,8 @@ export function registerCurrentDetails(s: RunState): string {
     // A list, not a table: full hashes and URLs wrap in the UI's narrow panel.
     lines.push('', '**Parts:**', '');
     for (const p of s.parts) {
-      lines.push(`- **${p.type}** · ${p.size !== undefined ? formatBytes(p.size) : 'downloading…'} · ${p.hash.algorithm}:${p.hash.hex} · ${urlShown(p.url)}`);
+      const size = p.size !== undefined ? `${formatBytes(p.size)}${p.from ? ` from ${p.from === 'cache' ? 'the host cache' : p.from === 'origin' ? 'the origin' : 'peers'}` : ''}` : 'downloading…';
+      lines.push(`- **${p.type}** · ${size} · ${p.hash.algorithm}:${p.hash.hex} · ${urlShown(p.url)}`);
     }
   }
   if (s.stage === 'download') lines.push('', 'Bytes done per part: the pending activities below (heartbeat details).');

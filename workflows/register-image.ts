@@ -189,7 +189,7 @@ async function runImage(input: RegisterImageInput, mode: RegisterMode): Promise<
     const cached = await allOrNothing(
       parts.map((part) => async () => {
         const got = await onHost.downloadPart.executeWithOptions({ summary: downloadSummary(part) }, [{ guid, part, ...(input.fleet ? { fleet: input.fleet } : {}) }]);
-        partStates = partStates.map((p) => (p.type === got.type ? { ...p, size: got.size } : p));
+        partStates = partStates.map((p) => (p.type === got.type ? { ...p, size: got.size, ...(got.from ? { from: got.from } : {}) } : p));
         retried(`downloadPart ${got.type}`);
         // Bytes in flight are in the activity's heartbeats (client: status); a finished part is known here.
         const known = state.parts.find((p) => p.type === got.type);

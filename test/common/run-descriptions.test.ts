@@ -59,5 +59,8 @@ describe('what the Temporal UI shows', () => {
     const done = registerCurrentDetails({ stage: 'done', site: 'cloud-a', parts, ids: { FILESYSTEM: 'emi-1' }, alreadyRegistered: true });
     expect(done).toContain('**Ids at cloud-a** (already registered):\n\n- FILESYSTEM: `emi-1`');
     expect(registerCurrentDetails({ stage: 'failed', site: 'cloud-a', parts: [], error: 'HTTP 404 for https://h/k' })).toContain('**Failed:** HTTP 404 for https://h/k');
+    // Where the host took each part, once it has it (a distribution's later sites: peers).
+    const fromPeers = registerCurrentDetails({ stage: 'register', site: 'cloud-a', parts: [{ ...parts[0]!, from: 'peers' as const }] });
+    expect(fromPeers).toContain('- **FILESYSTEM** · 3.0 MiB from peers · sha1:aa ·');
   });
 });
