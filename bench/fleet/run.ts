@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/fleet/run.ts [--sites 10] [--size-mib 512] [--origin-rate-mib 50] [--modes http,torrent] [--no-aria2] [--keep]
  *
- * `--keep` leaves the hosts' data dirs (their worker.log) under .bench-tmp/ to read afterwards.
+ * `--keep` leaves the hosts' data dirs (their worker.log) to read; `--work-dir DIR` puts them elsewhere than .bench-tmp/.
  * `--cpu-prof DIR` writes each worker's CPU profile there (read with bench/summarise-cpu-profile.ts);
  * `--node-args="…"` passes other node options to the workers (e.g. `--trace-gc`, into each worker.log).
  * It builds first (`npm run build`): the workers run the compiled dist/, which must be this tree.
@@ -38,6 +38,7 @@ const { values } = parseArgs({
     'origin-rate-mib': { type: 'string', default: '0' },
     modes: { type: 'string', default: 'http,torrent' },
     'no-aria2': { type: 'boolean', default: false },
+    'work-dir': { type: 'string', default: '.bench-tmp' },
     keep: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'node-args': { type: 'string', default: '' },
@@ -47,7 +48,7 @@ const siteCount = Number(values.sites);
 const size = Number(values['size-mib']) << 20;
 const rateMiB = Number(values['origin-rate-mib']);
 const modes = values.modes.split(',') as ('http' | 'torrent')[];
-const root = resolve('.bench-tmp', `fleet-${Date.now()}`);
+const root = resolve(values['work-dir'], `fleet-${Date.now()}`);
 const CLI = resolve('bin/imageproxy.js');
 const nodeArgs = [
   ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`] : []),
