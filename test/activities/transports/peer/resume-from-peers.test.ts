@@ -74,11 +74,11 @@ describe('a fetch from peers resumes on the next attempt', () => {
   });
 
   /** The peer transport of a host whose distribution names `peers` and, when `withDigests`, the trusted piece digests. */
-  const transportWith = (peers: string[], withDigests: boolean) =>
+  const transportWith = (peers: string[], withDigests: boolean, fetchRange: FetchRange = counted) =>
     createPeerTransport({
       origin: [createHttpTransport({ config: HttpSchema.parse(LOOPBACK_HTTP) })],
       coordinator: { report: async () => undefined, sources: async (): Promise<PartSources> => ({ peers, ...(withDigests ? { pieces } : {}) }) },
-      fetchRange: counted,
+      fetchRange,
       hostQueue: 'resume-host',
       stallTimeoutMs: 10_000,
       nameOf: (h) => h.hex,
@@ -97,11 +97,19 @@ describe('a fetch from peers resumes on the next attempt', () => {
     };
   };
 
-  /** An attempt aborted once `stopAt` bytes are written in order; answers its last progress (the last heartbeat). */
+  /**
+   * An attempt aborted once `stopAt` bytes are written in order; answers its last progress (the
+   * last heartbeat). Pieces from `stopAt` on are held until the abort, so the attempt cannot finish
+   * first, however fast the loopback is next to the writes.
+   */
   async function abortedAttempt(request: FetchRequest, stopAt: number, withDigests: boolean): Promise<TransferProgress> {
     const abort = new AbortController();
     let last: TransferProgress | undefined;
-    const attempt = transportWith([server.address], withDigests).fetchToFile({
+    const heldFromStopAt: FetchRange = (peer, name, start, end, signal) =>
+      start < stopAt
+        ? counted(peer, name, start, end, signal)
+        : new Promise((resolve) => abort.signal.addEventListener('abort', () => resolve({ kind: 'failed', reason: 'aborted' }), { once: true }));
+    const attempt = transportWith([server.address], withDigests, heldFromStopAt).fetchToFile({
       ...request,
       signal: abort.signal,
       onProgress: (p) => {
