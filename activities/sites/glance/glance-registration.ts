@@ -12,6 +12,7 @@ import type { GlanceClient, GlanceImage } from './glance-client.js';
 import { siteRejected, siteUnavailable } from './glance-failures.js';
 import { formatsOf, glanceImageNameOf, guidProperty, guidTag, OWN_TAG, PART_HASH_PROPERTY, partHashValue } from './glance-image-fields.js';
 import type { GlanceSiteSettings } from './glance-site-options.js';
+import { keepRecordSettled, sleep } from './settled-writes.js';
 import { UploadConflictError, uploadImageData } from './upload-image-data.js';
 
 /** Statuses of an upload or import in progress: someone may still finish it. */
@@ -57,6 +58,8 @@ export class RegistrationAttempt {
       if (image?.status !== 'active') throw siteUnavailable(this.site, `image ${id} is no longer active (${image?.status ?? 'deleted'})`);
       await this.glance.patchImage(id, [{ op: image[guidProperty(guid)] === undefined ? 'add' : 'replace', path: `/${guidProperty(guid)}`, value: record }]);
     }
+    // Another GUID sharing a part may have written the same image at the same moment (settled-writes.ts).
+    await keepRecordSettled(this.glance, this.site, guid, ids, record, this.request.signal);
     return ids;
   }
 
@@ -222,15 +225,4 @@ export function classify(site: string, err: unknown, cleanupError: unknown): unk
 export function stringProperty(image: GlanceImage, key: string): string | undefined {
   const value = image[key];
   return typeof value === 'string' ? value : undefined;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    }, { once: true });
-  });
 }

@@ -19,6 +19,7 @@ import { guidProperty, guidsOf, guidTag, requestedProperty } from './glance-imag
 import { classify, RegistrationAttempt, stringProperty } from './glance-registration.js';
 import { GLANCE_SITE_TYPE, type GlanceSiteSettings } from './glance-site-options.js';
 import { createTokenSource, type TokenSource } from './keystone-tokens.js';
+import { removeUntilSettled } from './settled-writes.js';
 
 export interface GlanceSiteOptions {
   settings: GlanceSiteSettings;
@@ -75,21 +76,26 @@ export function createGlanceSite(options: GlanceSiteOptions): GlanceSite {
   }
 
   async function deregister(guid: string): Promise<void> {
-    const tagged = await glance.listImages({ tag: guidTag(guid) });
-    // Machine images first: they name the kernel and ramdisk they boot with.
-    tagged.sort((a, b) => Number(isMachine(b)) - Number(isMachine(a)));
-    for (const image of tagged) {
-      const others = guidsOf(image.tags).filter((g) => g !== guid);
-      if (others.length === 0) {
-        await glance.deleteImage(image.id);
-        continue;
+    // Untagging a shared image can be undone by another GUID's write at that moment: again until it stays.
+    await removeUntilSettled(glance, site, guid, async (tagged) => {
+      let untagged = 0;
+      // Machine images first: they name the kernel and ramdisk they boot with.
+      tagged.sort((a, b) => Number(isMachine(b)) - Number(isMachine(a)));
+      for (const image of tagged) {
+        const others = guidsOf(image.tags).filter((g) => g !== guid);
+        if (others.length === 0) {
+          await glance.deleteImage(image.id);
+          continue;
+        }
+        untagged++;
+        await glance.removeTag(image.id, guidTag(guid));
+        const ops: JsonPatchOp[] = [guidProperty(guid), requestedProperty(guid)]
+          .filter((p) => image[p] !== undefined)
+          .map((p) => ({ op: 'remove', path: `/${p}` }));
+        if (ops.length > 0) await glance.patchImage(image.id, ops);
       }
-      await glance.removeTag(image.id, guidTag(guid));
-      const ops: JsonPatchOp[] = [guidProperty(guid), requestedProperty(guid)]
-        .filter((p) => image[p] !== undefined)
-        .map((p) => ({ op: 'remove', path: `/${p}` }));
-      if (ops.length > 0) await glance.patchImage(image.id, ops);
-    }
+      return { untagged };
+    });
   }
 
   return {

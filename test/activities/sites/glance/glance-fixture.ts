@@ -64,6 +64,11 @@ export function glanceReader(url: string, token?: () => Promise<string>) {
       const r = await fetch(`${url}/v2/images/${id}`, { method: 'DELETE', headers: await headers() });
       if (!r.ok && r.status !== 404) throw new Error(`DELETE image ${id}: ${r.status}`);
     },
+    /** What a write that read the image before a tag appeared does (Glance saves whole images): the tag gone again. */
+    async removeTag(id: string, tag: string): Promise<void> {
+      const r = await fetch(`${url}/v2/images/${id}/tags/${encodeURIComponent(tag)}`, { method: 'DELETE', headers: await headers() });
+      if (!r.ok && r.status !== 404) throw new Error(`DELETE tag ${tag} of image ${id}: ${r.status}`);
+    },
     async create(fields: Record<string, unknown>): Promise<GlanceImageView> {
       const r = await fetch(`${url}/v2/images`, { method: 'POST', headers: { ...(await headers()), 'Content-Type': 'application/json' }, body: JSON.stringify(fields) });
       if (!r.ok) throw new Error(`POST image: ${r.status} ${await r.text()}`);

@@ -11,7 +11,7 @@ import type { CachedPart } from '../../../../common/image-types.js';
 import { ErrorType, ImageProxyError } from '../../../../common/errors.js';
 import type { RegisterRequest } from '../../../../activities/sites/site-backend.js';
 import type { GlanceSite } from '../../../../activities/sites/glance/glance-site.js';
-import { glanceImageNameOf, partHashValue } from '../../../../activities/sites/glance/glance-image-fields.js';
+import { glanceImageNameOf, guidTag, partHashValue } from '../../../../activities/sites/glance/glance-image-fields.js';
 import { writePart } from '../../../support/cached-parts.js';
 import { startGlanceServer, type GlanceServer } from '../../../support/glance-server.js';
 import { newTestDir } from '../../../support/image-proxy-world.js';
@@ -127,6 +127,29 @@ describe('glance site against a real Glance API', () => {
     } finally {
       await slowProxy.stop();
     }
+  });
+
+  it("a second GUID's tag on a shared kernel undone by a concurrent write (Glance saves whole images) is put back, so deregistering the first GUID keeps the kernel", async () => {
+    const [a, b] = [newGuid(), newGuid()];
+    const kernel = await writePart(dir, 'KERNEL', 1 << 18);
+    const idsA = await site.register(request(a, [await writePart(dir, 'FILESYSTEM', 1 << 20), kernel]));
+    const registeringB = site.register(request(b, [await writePart(dir, 'FILESYSTEM', 1 << 20), kernel]));
+    // As soon as B's tag is on the shared kernel, a write begun before it lands and drops it.
+    let undone = false;
+    for (let i = 0; i < 400 && !undone; i++) {
+      if ((await reader.image(idsA.KERNEL!))?.tags.includes(guidTag(b))) {
+        await reader.removeTag(idsA.KERNEL!, guidTag(b));
+        undone = true;
+      } else await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(undone).toBe(true);
+    const idsB = await registeringB;
+    expect(idsB.KERNEL).toBe(idsA.KERNEL);
+    expect((await reader.image(idsA.KERNEL!))?.tags).toContain(guidTag(b));
+    await site.deregister(a);
+    expect(await site.lookup(b)).toEqual(idsB);
+    expect((await reader.image(idsB.KERNEL!))?.status).toBe('active');
+    await site.deregister(b);
   });
 
   it('adopts an image a crashed attempt left queued instead of making a second one', async () => {
