@@ -11,6 +11,7 @@ import { distributeWorkflowId } from '../../common/naming.js';
 import type { DistributeRequest, ImageProxyClient } from '../image-proxy-client.js';
 import { fleetLine, siteDoneLine, type RunningSite } from '../fleet-progress-line.js';
 import type { CliIo } from './cli-io.js';
+import { cutShortPause } from './cut-short-pause.js';
 
 /** Sites whose status is read on each look (the line counts the others by the query alone). */
 const SITES_LOOKED_AT = 32;
@@ -30,15 +31,7 @@ export async function distributeShowingProgress(
   let lastLine = '';
   let lastPrinted = 0;
   let stop = false;
-  let wake: (() => void) | undefined;
-  const pause = (ms: number): Promise<void> =>
-    new Promise<void>((r) => {
-      const timer = setTimeout(r, ms);
-      wake = () => {
-        clearTimeout(timer);
-        r();
-      };
-    });
+  const { pause, cut } = cutShortPause(); // the distribution's answer cuts the pause short
   const showDone = (outcomes: readonly SiteOutcome[]): void => {
     for (const o of outcomes) {
       if (reported.has(o.site)) continue;
@@ -82,7 +75,7 @@ export async function distributeShowingProgress(
     return result;
   } finally {
     stop = true;
-    wake?.();
+    cut();
     await polling;
     if (tty && lastLine) io.err('\r\x1b[2K');
     lastLine = '';

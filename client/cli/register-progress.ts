@@ -7,6 +7,7 @@ import type { RegisterImageInput, RegisterImageResult } from '../../common/regis
 import type { ImageProxyClient } from '../image-proxy-client.js';
 import { progressLine } from '../progress-line.js';
 import type { CliIo } from './cli-io.js';
+import { cutShortPause } from './cut-short-pause.js';
 
 export async function registerShowingProgress(
   client: ImageProxyClient,
@@ -19,16 +20,7 @@ export async function registerShowingProgress(
   let lastLine = '';
   let lastPrinted = 0;
   let stop = false;
-  let wake: (() => void) | undefined;
-  /** Waits `ms`, or less when the registration answers first. */
-  const pause = (ms: number): Promise<void> =>
-    new Promise<void>((r) => {
-      const timer = setTimeout(r, ms);
-      wake = () => {
-        clearTimeout(timer);
-        r();
-      };
-    });
+  const { pause, cut } = cutShortPause(); // the registration's answer cuts the pause short
   const poll = async (): Promise<void> => {
     // The first look waits a little: an image already registered answers before it.
     await pause(tty ? 500 : 1000);
@@ -52,7 +44,7 @@ export async function registerShowingProgress(
     return await client.registerImage(request);
   } finally {
     stop = true;
-    wake?.();
+    cut();
     await polling;
     if (tty && lastLine) io.err('\r\x1b[2K');
   }
