@@ -78,7 +78,8 @@ describe('the Temporal UI tells the story of a registration', () => {
     const done = await ui.currentDetails(workflowId);
     expect(done).toContain('**Stage:** done · parts in the cache: 3 of 3');
     expect(done).toContain(`- FILESYSTEM: \`${result.ids.FILESYSTEM}\``);
-    expect(done).toContain(`- **FILESYSTEM** · 3.0 MiB · sha1:${filesystem.sha1}`);
+    // Where the host took it: a lone host, a new image, so the origin.
+    expect(done).toContain(`- **FILESYSTEM** · 3.0 MiB from the origin · sha1:${filesystem.sha1}`);
   });
 
   it('a failed run says why in its current details', async () => {
