@@ -4,6 +4,7 @@
  * line per site as it finishes (its ids' source: origin, peers or the host cache).
  */
 import type { SiteOutcome } from '../common/distribute-contract.js';
+import { PART_SOURCE_WORDS } from '../common/image-types.js';
 import { formatBytes } from '../config/byte-size.js';
 import type { LivePartProgress, LiveProgress } from './live-progress.js';
 import { progressBar } from './progress-line.js';
@@ -42,12 +43,10 @@ export function fleetLine(total: number, done: readonly SiteOutcome[], running: 
   return parts.length > 0 ? `${head}; ${parts.join('; ')}` : head;
 }
 
-const SOURCE_WORDS = { origin: 'the origin', peers: 'peers', cache: 'the host cache' } as const;
-
 /** ` (FILESYSTEM from peers, KERNEL from the origin)`: where a site's host took each part. */
 export function fromText(from: Extract<SiteOutcome, { ok: true }>['from']): string {
   const entries = Object.entries(from ?? {});
-  return entries.length === 0 ? '' : ` (${entries.map(([type, source]) => `${type} from ${SOURCE_WORDS[source]}`).join(', ')})`;
+  return entries.length === 0 ? '' : ` (${entries.map(([type, source]) => `${type} from ${PART_SOURCE_WORDS[source]}`).join(', ')})`;
 }
 
 /** `s3: registered (FILESYSTEM from peers)`, `s4: FAILED: …`: a site that finished. */

@@ -33,6 +33,9 @@ export interface ImagePart {
  */
 export type PartSource = 'cache' | 'origin' | 'peers';
 
+/** How the CLI and the Temporal UI name a source: `from the origin`, `from peers`, `from the host cache`. */
+export const PART_SOURCE_WORDS: Record<PartSource, string> = { origin: 'the origin', peers: 'peers', cache: 'the host cache' };
+
 /** A part after download: verified bytes in the host's content-addressed cache. */
 export interface CachedPart {
   type: PartType;

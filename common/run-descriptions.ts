@@ -6,7 +6,7 @@
  */
 import type { SearchAttributePair } from '@temporalio/common';
 import { formatBytes } from '../config/byte-size.js';
-import type { ContentHash, ImageIds, ImagePart, PartSource, PartType } from './image-types.js';
+import { PART_SOURCE_WORDS, type ContentHash, type ImageIds, type ImagePart, type PartSource, type PartType } from './image-types.js';
 import { ImageSummaryKey } from './register-contract.js';
 
 /** Temporal shows at most this much of a summary; we keep under it in UTF-8 bytes. */
@@ -207,7 +207,7 @@ export function registerCurrentDetails(s: RunState): string {
     // A list, not a table: full hashes and URLs wrap in the UI's narrow panel.
     lines.push('', '**Parts:**', '');
     for (const p of s.parts) {
-      const size = p.size !== undefined ? `${formatBytes(p.size)}${p.from ? ` from ${p.from === 'cache' ? 'the host cache' : p.from === 'origin' ? 'the origin' : 'peers'}` : ''}` : 'downloading…';
+      const size = p.size !== undefined ? `${formatBytes(p.size)}${p.from ? ` from ${PART_SOURCE_WORDS[p.from]}` : ''}` : 'downloading…';
       lines.push(`- **${p.type}** · ${size} · ${p.hash.algorithm}:${p.hash.hex} · ${urlShown(p.url)}`);
     }
   }
