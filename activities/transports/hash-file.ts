@@ -4,7 +4,7 @@
  * hashed) are what made V8 collect garbage most often at the end of a BitTorrent download.
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { ContentHash } from '../../common/image-types.js';
 
 const READ_BYTES = 1 << 20;
@@ -29,6 +29,43 @@ export async function hashFile(
     }
   } finally {
     await file.close();
+  }
+  return { bytes, hashHex: hash.digest('hex') };
+}
+
+/**
+ * Hash a file that is still being written, as far as `has` says its bytes are final, from the start
+ * on, waiting `pollMs` whenever the next bytes are not there yet; resolves once all `total` bytes
+ * are hashed. A BitTorrent download that fetches in file order (a fleet's first host) is then
+ * hashed while it arrives instead of read back after its last piece: that read-back came after
+ * everything else and, on a host busy serving the other sites, took seconds.
+ */
+export async function hashFileAsItGrows(
+  path: string,
+  algorithm: ContentHash['algorithm'],
+  o: { total: number; has: (start: number, end: number) => boolean; signal: AbortSignal; pollMs?: number; onBytes?: (bytesDone: number) => void },
+): Promise<{ bytes: number; hashHex: string }> {
+  const hash = createHash(algorithm);
+  const buffer = Buffer.allocUnsafeSlow(READ_BYTES);
+  let bytes = 0;
+  let file: FileHandle | undefined; // opened once there is something to read: the file may not exist yet
+  try {
+    while (bytes < o.total) {
+      o.signal.throwIfAborted();
+      const end = Math.min(bytes + READ_BYTES, o.total);
+      if (!o.has(bytes, end)) {
+        await new Promise((resolve) => setTimeout(resolve, o.pollMs ?? 100));
+        continue;
+      }
+      file ??= await open(path, 'r');
+      const { bytesRead } = await file.read(buffer, 0, end - bytes, bytes);
+      if (bytesRead === 0) throw new Error(`${path} ended after ${bytes} of ${o.total} bytes`);
+      hash.update(buffer.subarray(0, bytesRead));
+      bytes += bytesRead;
+      o.onBytes?.(bytes);
+    }
+  } finally {
+    await file?.close();
   }
   return { bytes, hashHex: hash.digest('hex') };
 }

@@ -17,6 +17,7 @@ import { urlForDisplay } from '../../../common/url-for-display.js';
 import { SCRATCH_OWNER } from '../../files/scratch-owner.js';
 import { createOutboundPolicy } from '../../network/outbound-policy.js';
 import { hashFile } from '../hash-file.js';
+import { followFileHash } from './following-file-hash.js';
 import { originRejected, transferInterrupted } from '../transfer-errors.js';
 import type { FetchRequest, FetchResult, TransferProgress, Transport } from '../transport.js';
 import { allowedSources } from './allowed-sources.js';
@@ -112,6 +113,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
   let ticker: NodeJS.Timeout | undefined;
   let index: number | undefined;
   let webSeeds: WebSeedSwitch | undefined;
+  let stopHashing: (() => Promise<void>) | undefined;
   // Report (and so heartbeat) from the start: fetching a magnet's metadata from peers, or
   // re-verifying a large file on disk, can take longer than the heartbeat timeout.
   const report = (): void => {
@@ -148,6 +150,13 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
       // A start of this host's own, so sites fetching at once hold different pieces to trade.
       torrent.selectOnly(index, Math.random());
     }
+    // Hashed while it downloads (following-file-hash.ts), not read back after.
+    const length = torrent.files()[index]!.length;
+    const fileHash = followFileHash(torrent, index, request.hashAlgorithm, {
+      ...(request.signal ? { signal: request.signal } : {}),
+      onProgress: (bytesDone, bytesTotal) => request.onProgress?.({ bytesDone, bytesTotal }),
+    });
+    stopHashing = fileHash.stop;
     const canFindPeers = description.announce.length > 0 || config.dht || config.lsd || atStart.peers > 0;
     webSeeds = new WebSeedSwitch(torrent, config.webSeeds, canFindPeers, log);
     report();
@@ -167,18 +176,25 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
       },
       'torrent complete',
     );
-    await linkOrCopy(torrent.filePath(index), request.destPath);
-    const length = torrent.files()[index]!.length;
-    const result = await hashFile(request.destPath, request.hashAlgorithm, {
-      ...(request.signal ? { signal: request.signal } : {}),
-      // Keeps the heartbeat going while a large file is read back.
-      onBytes: () => request.onProgress?.({ bytesDone: length, bytesTotal: length }),
-    });
+    fileHash.downloadDone();
+    const linked = await linkOrCopy(torrent.filePath(index), request.destPath);
+    let result: { bytes: number; hashHex: string };
+    if (linked) {
+      result = await fileHash.result; // the same file
+    } else {
+      await fileHash.stop();
+      result = await hashFile(request.destPath, request.hashAlgorithm, {
+        ...(request.signal ? { signal: request.signal } : {}),
+        // Keeps the heartbeat going while a large file is read back.
+        onBytes: () => request.onProgress?.({ bytesDone: length, bytesTotal: length }),
+      });
+    }
     release();
     if (request.expected) options.onSeedingPart?.(torrent.infoHash, request.expected);
     options.torrents.seedAfterDownload(torrent, dir, config.seeding);
     return result;
   } catch (err) {
+    await stopHashing?.();
     // Another download of the same torrent in this process still needs it: leave it be.
     const last = release();
     const stopTorrent = async (deleteData: boolean): Promise<void> => {
@@ -259,13 +275,15 @@ function chooseFile(files: readonly { path: string; length: number }[], name: st
   return index;
 }
 
-/** Make `dest` the same file as `src` (a hard link, so no copy), or a copy across file systems. */
-async function linkOrCopy(src: string, dest: string): Promise<void> {
+/** Make `dest` the same file as `src` (a hard link, so no copy: true), or a copy across file systems (false). */
+async function linkOrCopy(src: string, dest: string): Promise<boolean> {
   await rm(dest, { force: true });
   try {
     await link(src, dest);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
     await copyFile(src, dest);
+    return false;
   }
 }

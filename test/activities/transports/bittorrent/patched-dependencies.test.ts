@@ -1,8 +1,8 @@
 /**
  * The dependencies ImageProxy patches for CPU (patches/, docs/transports.md "CPU per GiB"), run as
  * they are installed: bittorrent-protocol's wire parses messages cut at any byte and matches
- * answers to requests in any order; torrent-piece joins a piece's blocks byte for byte, also into a
- * recycled buffer; immediate-chunk-store hands out copies, so a recycled buffer changes under nobody.
+ * answers to requests in any order; torrent-piece copies each block into the piece's buffer on arrival,
+ * also a recycled one; immediate-chunk-store hands out copies, so a recycled buffer changes under nobody.
  * (The download end to end, with its piece and whole-file hashes: bittorrent-transport.test.ts.)
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -101,6 +101,31 @@ describe('torrent-piece as patched', () => {
     const joined = piece.flush()!;
     expect(joined.length).toBe(length);
     expect(createHash('sha1').update(joined).digest('hex')).toBe(createHash('sha1').update(bytes).digest('hex'));
+  });
+
+  it('copies each block on arrival: the chunk it came in may be reused at once', () => {
+    // A view kept the socket's whole 64 KiB chunk alive until the piece was done (full GCs).
+    const length = 4 * BLOCK;
+    const bytes = randomBytes(length);
+    const piece = new Piece(length);
+    const chunk = Buffer.alloc(BLOCK);
+    for (let n = 0; n < 4; n++) {
+      const i = piece.reserve();
+      bytes.copy(chunk, 0, i * BLOCK, (i + 1) * BLOCK);
+      piece.set(i, chunk, 'peer');
+      chunk.fill(0xee); // the socket's next read lands in the same memory
+    }
+    expect(Buffer.from(piece.flush()!).equals(bytes)).toBe(true);
+  });
+
+  it('ignores a block of the wrong length instead of writing past the piece', () => {
+    const length = 2 * BLOCK + 100;
+    const piece = new Piece(length);
+    piece.reserve();
+    piece.reserve();
+    const last = piece.reserve();
+    expect(piece.set(last, randomBytes(BLOCK), 'peer')).toBe(false); // the last block is 100 bytes
+    expect(piece.flush()).toBeNull();
   });
 
   it('joins the next piece into a recycled buffer, overwriting all of it', () => {
