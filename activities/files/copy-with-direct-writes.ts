@@ -5,7 +5,7 @@
  * Why: a published copy is read by its consumer much later, if at all by this host, so caching it
  * only pushes out the cache files that peers are reading. And a buffered copy costs the kernel a
  * page-cache page and a memcpy per 4 KiB written, the largest single cost of a fleet's hosts
- * (docs/sites.md, "How a local site copies"). O_DIRECT needs the memory, offsets and lengths
+ * (docs/sites/local.md, "How the copy is made"). O_DIRECT needs the memory, offsets and lengths
  * aligned to the device's block: the buffer is WebAssembly memory (page-aligned), every write but
  * the last is a whole multiple of 4 KiB, and the tail that is not goes through a second, ordinary
  * handle.
