@@ -1,6 +1,7 @@
 /**
  * The `local` site: publishes verified parts into a directory, `<dir>/<guid>/<KEY>` (copies of the
- * cache's files, reflinks where supported), for a PXE or KVM host that boots from files.
+ * cache's files: reflinks where supported, else written past the page cache), for a PXE or KVM
+ * host that boots from files.
  * The ids are the absolute paths. `<dir>/<guid>/image.json`, written last, marks a complete image.
  *
  * For the clean-up: `<dir>/<guid>/requested.json` holds the time of the last request, and an image
@@ -14,6 +15,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 
 import { join } from 'node:path';
 import { idKeyOf, type IdKey, type ImageIds } from '../../../common/image-types.js';
 import { isGuid } from '../../../common/guid.js';
+import { copyWithDirectWrites } from '../../files/copy-with-direct-writes.js';
 import { SCRATCH_OWNER, sweepScratch } from '../../files/scratch-owner.js';
 import type { RegisteredImage, RegisterRequest, SiteBackend } from '../site-backend.js';
 
@@ -130,8 +132,19 @@ export function createLocalSite({ site, dir }: LocalSiteOptions): SiteBackend {
 /**
  * A copy, not a link into the cache: a consumer writing to a published disk (a KVM guest) must not
  * change the verified bytes the cache gives the next site. A reflink where the file system has them
- * (btrfs, XFS: instant, no space used until written), else a plain copy.
+ * (btrfs, XFS: instant, no space used until written), else a copy written past the page cache
+ * (`copy-with-direct-writes.ts`), else, where the file system refuses that, a plain copy.
  */
 async function publishCopy(from: string, to: string): Promise<void> {
-  await copyFile(from, to, constants.COPYFILE_FICLONE);
+  try {
+    await copyFile(from, to, constants.COPYFILE_FICLONE_FORCE);
+    return;
+  } catch (err) {
+    if (!NO_REFLINK.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
+  if (await copyWithDirectWrites(from, to)) return;
+  await copyFile(from, to);
 }
+
+/** What a reflink attempt fails with where the file system (or the pair of them) has none. */
+const NO_REFLINK = new Set(['EOPNOTSUPP', 'ENOTSUP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY']);

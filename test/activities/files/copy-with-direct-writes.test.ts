@@ -1,0 +1,67 @@
+/**
+ * copyWithDirectWrites: the copy has the source's bytes and permission bits at every size around
+ * the alignment O_DIRECT needs, it does not stay in the page cache (what it is for: `fincore`
+ * counts the resident bytes), and a failed copy leaves nothing behind.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyWithDirectWrites } from '../../../activities/files/copy-with-direct-writes.js';
+import { newTestDir } from '../../support/image-proxy-world.js';
+
+const sha1 = async (path: string): Promise<string> => createHash('sha1').update(await readFile(path)).digest('hex');
+
+/** Bytes of `path` in the page cache, as util-linux's fincore counts them. */
+function residentBytes(path: string): number {
+  const out = spawnSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path], { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`fincore ${path}: ${out.stderr}`);
+  return Number(out.stdout.trim());
+}
+
+describe('copyWithDirectWrites', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await newTestDir('direct-copy');
+  });
+  afterAll(async () => {
+    if (dir && !process.env.KEEP_TEST_DIRS) await rm(dir, { recursive: true, force: true });
+  });
+
+  const MiB = 1 << 20;
+  it.each([0, 1, 4095, 4096, 4097, 4 * MiB, 4 * MiB + 4097, 9 * MiB + 123])('copies %i bytes exactly', async (size) => {
+    const from = join(dir, `source-${size}`);
+    const to = join(dir, `copy-${size}`);
+    await writeFile(from, randomBytes(size));
+    await writeFile(to, randomBytes(5 * MiB)); // a longer file there before: truncated
+    expect(await copyWithDirectWrites(from, to)).toBe(true);
+    expect((await stat(to)).size).toBe(size);
+    expect(await sha1(to)).toBe(await sha1(from));
+  });
+
+  it('keeps the source\'s permission bits', async () => {
+    const from = join(dir, 'source-mode');
+    await writeFile(from, randomBytes(10_000));
+    await chmod(from, 0o640);
+    await copyWithDirectWrites(from, join(dir, 'copy-mode'));
+    expect((await stat(join(dir, 'copy-mode'))).mode & 0o7777).toBe(0o640);
+  });
+
+  it('leaves the copy out of the page cache (all but the unaligned tail), unlike a plain copy', async () => {
+    const from = join(dir, 'source-cache');
+    await writeFile(from, randomBytes(16 * MiB + 100));
+    await copyWithDirectWrites(from, join(dir, 'copy-cache'));
+    expect(residentBytes(join(dir, 'copy-cache'))).toBeLessThanOrEqual(4096);
+    expect(residentBytes(from)).toBeGreaterThan(8 * MiB); // the check sees a cached file as cached
+  });
+
+  it('fails on a source it cannot read and leaves no file at the target', async () => {
+    const from = join(dir, 'a-directory');
+    await mkdir(from);
+    const to = join(dir, 'copy-of-directory');
+    await expect(copyWithDirectWrites(from, to)).rejects.toMatchObject({ code: 'EISDIR' });
+    expect(existsSync(to)).toBe(false);
+  });
+});
