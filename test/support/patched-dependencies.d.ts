@@ -1,7 +1,7 @@
 /**
- * The little of bittorrent-protocol, torrent-piece and immediate-chunk-store (untyped JavaScript) that
- * test/activities/transports/bittorrent/patched-dependencies.test.ts drives: packages
- * ImageProxy patches (patches/; webtorrent, also patched, is typed in activities/).
+ * The little of bittorrent-protocol, torrent-piece, immediate-chunk-store and webtorrent's web seed
+ * connection (untyped JavaScript) that the tests of patched dependencies drive
+ * (test/activities/transports/bittorrent/patched-*.test.ts; patches/).
  */
 declare module 'bittorrent-protocol' {
   import { Duplex } from 'node:stream';
@@ -40,5 +40,21 @@ declare module 'immediate-chunk-store' {
     chunkLength: number;
     put(index: number, buf: Uint8Array, cb: (err: Error | null) => void): void;
     get(index: number, opts: { offset?: number; length?: number } | null, cb: (err: Error | null, buf: Uint8Array) => void): void;
+  }
+}
+
+declare module 'webtorrent/lib/webconn.js' {
+  import Wire from 'bittorrent-protocol';
+  /** The torrent as WebConn reads it: piece length and the files' places in the torrent's bytes. */
+  export interface WebConnTorrent {
+    pieceLength: number;
+    path: string;
+    pieces: unknown[];
+    files: { offset: number; length: number; path: string }[];
+  }
+  export default class WebConn extends Wire {
+    constructor(url: string, torrent: WebConnTorrent);
+    httpRequest(pieceIndex: number, offset: number, length: number, cb: (err: Error | null, data?: Uint8Array) => void): Promise<void>;
+    piece(index: number, offset: number, buffer: Uint8Array): void;
   }
 }
