@@ -9,6 +9,8 @@ declare module 'bittorrent-protocol' {
     requests: unknown[];
     handshake(infoHash: string, peerId: string, extensions?: Record<string, boolean>): void;
     unchoke(): void;
+    interested(): void;
+    have(index: number): void;
     request(index: number, offset: number, length: number, cb: (err: Error | null, block: Uint8Array | null) => void): void;
     on(event: 'handshake', listener: () => void): this;
     on(event: 'request', listener: (index: number, offset: number, length: number, respond: (err: Error | null, block?: Uint8Array) => void) => void): this;

@@ -1,8 +1,9 @@
 /**
  * The dependencies ImageProxy patches for CPU (patches/, docs/transports.md "CPU per GiB"), run as
- * they are installed: bittorrent-protocol's wire parses messages cut at any byte and matches
- * answers to requests in any order; torrent-piece copies each block into the piece's buffer on arrival,
- * also a recycled one; immediate-chunk-store hands out copies, so a recycled buffer changes under nobody.
+ * they are installed: bittorrent-protocol's wire parses messages cut at any byte, matches answers
+ * to requests in any order and sends a tick's messages as one chunk; torrent-piece copies each
+ * block into the piece's buffer on arrival, also a recycled one; immediate-chunk-store hands out
+ * copies, so a recycled buffer changes under nobody.
  * (The download end to end, with its piece and whole-file hashes: bittorrent-transport.test.ts.)
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -79,6 +80,22 @@ describe('bittorrent-protocol as patched', () => {
       leecher.destroy();
     });
   }
+
+  it('sends the messages of one tick as one chunk, in order', async () => {
+    const wire = new Wire();
+    const chunks: Uint8Array[] = [];
+    wire.on('data', (chunk: Uint8Array) => chunks.push(chunk));
+    wire.handshake(INFO_HASH, INFO_HASH);
+    wire.unchoke();
+    wire.interested();
+    for (const index of [7, 8, 9]) wire.have(index);
+    await new Promise((r) => setImmediate(r));
+    expect(chunks).toHaveLength(1);
+    const sent = Buffer.from(chunks[0]!);
+    expect(sent.length).toBe(68 + 5 + 5 + 3 * 9);
+    expect(sent.subarray(68).toString('hex')).toBe('0000000101' + '0000000102' + '000000050400000007' + '000000050400000008' + '000000050400000009');
+    wire.destroy();
+  });
 
   it('matches answers that come in the reverse order of the requests', async () => {
     const { leecher } = connectedWires([4096, 65536, 11], data, 'reversed');
