@@ -11,6 +11,7 @@ declare module 'bittorrent-protocol' {
     unchoke(): void;
     interested(): void;
     have(index: number): void;
+    piece(index: number, offset: number, buffer: Uint8Array): void;
     request(index: number, offset: number, length: number, cb: (err: Error | null, block: Uint8Array | null) => void): void;
     on(event: 'handshake', listener: () => void): this;
     on(event: 'request', listener: (index: number, offset: number, length: number, respond: (err: Error | null, block?: Uint8Array) => void) => void): this;

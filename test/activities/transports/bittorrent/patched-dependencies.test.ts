@@ -1,7 +1,7 @@
 /**
  * The dependencies ImageProxy patches for CPU (patches/, docs/transports.md "CPU per GiB"), run as
  * they are installed: bittorrent-protocol's wire parses messages cut at any byte, matches answers
- * to requests in any order and sends a tick's messages as one chunk; torrent-piece copies each
+ * to requests in any order and sends a tick's small messages as one chunk; torrent-piece copies each
  * block into the piece's buffer on arrival, also a recycled one; immediate-chunk-store hands out
  * copies, so a recycled buffer changes under nobody.
  * (The download end to end, with its piece and whole-file hashes: bittorrent-transport.test.ts.)
@@ -94,6 +94,24 @@ describe('bittorrent-protocol as patched', () => {
     const sent = Buffer.from(chunks[0]!);
     expect(sent.length).toBe(68 + 5 + 5 + 3 * 9);
     expect(sent.subarray(68).toString('hex')).toBe('0000000101' + '0000000102' + '000000050400000007' + '000000050400000008' + '000000050400000009');
+    wire.destroy();
+  });
+
+  it('sends a block as it is, after the small messages queued before it', async () => {
+    const wire = new Wire();
+    const chunks: Uint8Array[] = [];
+    wire.on('data', (chunk: Uint8Array) => chunks.push(chunk));
+    wire.handshake(INFO_HASH, INFO_HASH);
+    wire.have(3);
+    const block = randomBytes(BLOCK);
+    wire.piece(3, BLOCK, block);
+    wire.have(4);
+    await new Promise((r) => setImmediate(r));
+    // The handshake, the have and the piece's header joined; the block itself, not a copy; the last have.
+    expect(chunks).toHaveLength(3);
+    expect(Buffer.from(chunks[0]!).subarray(68).toString('hex')).toBe('000000050400000003' + '0000400907' + '00000003' + '00004000');
+    expect(chunks[1]).toBe(block);
+    expect(Buffer.from(chunks[2]!).toString('hex')).toBe('000000050400000004');
     wire.destroy();
   });
 
