@@ -180,7 +180,9 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     const linked = await linkOrCopy(torrent.filePath(index), request.destPath);
     let result: { bytes: number; hashHex: string };
     if (linked) {
-      result = await fileHash.result; // the same file
+      const followed = await fileHash.result; // the same file
+      log.debug({ bytes: followed.bytes, bytesHashedFromMemory: followed.bytesFromMemory }, 'file hashed while it downloaded');
+      result = followed;
     } else {
       await fileHash.stop();
       result = await hashFile(request.destPath, request.hashAlgorithm, {

@@ -117,6 +117,19 @@ export class Torrent {
     return true;
   }
 
+  /**
+   * Calls `listener` with the bytes of file `index` in each piece as soon as the piece is verified,
+   * before it is written: `fileStart` is where `data` begins in the file (negative when the piece
+   * begins in an earlier file), and `data` is valid only during the call. Returns the unsubscribe.
+   */
+  onVerifiedFileBytes(index: number, listener: (fileStart: number, data: Uint8Array) => void): () => void {
+    const offset = this.file(index).offset;
+    const pieceLength = this.raw.pieceLength;
+    const onPiece = (piece: number, data: Uint8Array): void => listener(piece * pieceLength - offset, data);
+    this.raw.on('verified-piece-data', onPiece);
+    return () => this.raw.off('verified-piece-data', onPiece);
+  }
+
   /** Resolves once the file list and piece hashes are known (at once for a .torrent file). */
   whenMetadata(signal?: AbortSignal): Promise<void> {
     return this.until(() => this.hasMetadata, 'metadata', signal);
