@@ -1,5 +1,5 @@
 /**
- * The little of bittorrent-protocol, torrent-piece, immediate-chunk-store and webtorrent's web seed
+ * The little of bittorrent-protocol, torrent-piece, immediate-chunk-store, random-access-file and webtorrent's web seed
  * connection (untyped JavaScript) that the tests of patched dependencies drive
  * (test/activities/transports/bittorrent/patched-*.test.ts; patches/).
  */
@@ -59,5 +59,13 @@ declare module 'webtorrent/lib/webconn.js' {
     constructor(url: string, torrent: WebConnTorrent);
     httpRequest(pieceIndex: number, offset: number, length: number, cb: (err: Error | null, data?: Uint8Array) => void): Promise<void>;
     piece(index: number, offset: number, buffer: Uint8Array): void;
+  }
+}
+
+declare module 'random-access-file' {
+  export default class RandomAccessFile {
+    constructor(path: string);
+    write(offset: number, data: Uint8Array, cb: (err: Error | null) => void): void;
+    close(cb: (err: Error | null) => void): void;
   }
 }

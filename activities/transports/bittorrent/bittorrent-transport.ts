@@ -163,6 +163,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     await torrent.whenFileDone(index, stall.signal);
     clearInterval(ticker);
     ticker = undefined;
+    report(); // every byte: the last tick may have come before the last piece
     torrent.useWebSeeds(false); // seeding needs no origin
 
     const done = torrent.stats();

@@ -3,14 +3,20 @@
  * they are installed: bittorrent-protocol's wire parses messages cut at any byte, matches answers
  * to requests in any order and sends a tick's small messages as one chunk; torrent-piece copies each
  * block into the piece's buffer on arrival, also a recycled one; immediate-chunk-store hands out
- * copies, so a recycled buffer changes under nobody.
+ * copies, so a recycled buffer changes under nobody; random-access-file writes one piece at a time,
+ * in 256 KiB slices.
  * (The download end to end, with its piece and whole-file hashes: bittorrent-transport.test.ts.)
  */
 import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import Wire from 'bittorrent-protocol';
 import ImmediateChunkStore from 'immediate-chunk-store';
+import RandomAccessFile from 'random-access-file';
 import Piece from 'torrent-piece';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { newTestDir } from '../../../support/image-proxy-world.js';
 
 const INFO_HASH = '0123456789abcdef0123456789abcdef01234567';
 const BLOCK = 16 * 1024;
@@ -200,5 +206,53 @@ describe('immediate-chunk-store as patched', () => {
     expect(Buffer.from(part).equals(expected[1]!)).toBe(true);
     expect(whole.buffer).not.toBe(piece.buffer);
     finishWrite();
+  });
+});
+
+describe('random-access-file as patched', () => {
+  it('writes a piece in slices of at most 256 KiB, every byte in place', async () => {
+    const dir = await newTestDir('raf');
+    const path = join(dir, 'image.img');
+    const file = new RandomAccessFile(path);
+    const data = randomBytes(4 * 256 * 1024 + 5);
+    const write = vi.spyOn(fs, 'write');
+    try {
+      await new Promise<void>((resolve, reject) => file.write(7, data, (err) => (err ? reject(err) : resolve())));
+      expect(write.mock.calls.map((call) => (call as unknown[])[3])).toEqual([262144, 262144, 262144, 262144, 5]);
+    } finally {
+      write.mockRestore();
+      await new Promise<void>((resolve) => file.close(() => resolve()));
+    }
+    const back = await readFile(path);
+    expect(back.length).toBe(7 + data.length);
+    expect(back.subarray(7).equals(data)).toBe(true);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes pieces put at once one after the other, never two writes into the file together', async () => {
+    const dir = await newTestDir('raf');
+    const path = join(dir, 'image.img');
+    const file = new RandomAccessFile(path);
+    const pieces = [0, 1, 2, 3].map(() => randomBytes(600 * 1024));
+    const original = fs.write.bind(fs) as (...args: unknown[]) => void;
+    let inFlight = 0;
+    let most = 0;
+    const write = vi.spyOn(fs, 'write').mockImplementation(((...args: unknown[]) => {
+      const cb = args.at(-1) as (...r: unknown[]) => void;
+      most = Math.max(most, ++inFlight);
+      original(...args.slice(0, -1), (...r: unknown[]) => {
+        inFlight--;
+        cb(...r);
+      });
+    }) as typeof fs.write);
+    try {
+      await Promise.all(pieces.map((piece, i) => new Promise<void>((resolve, reject) => file.write(i * piece.length, piece, (err) => (err ? reject(err) : resolve())))));
+    } finally {
+      write.mockRestore();
+      await new Promise<void>((resolve) => file.close(() => resolve()));
+    }
+    expect(most).toBe(1);
+    expect((await readFile(path)).equals(Buffer.concat(pieces))).toBe(true);
+    await rm(dir, { recursive: true, force: true });
   });
 });
