@@ -29,6 +29,8 @@ declare module 'torrent-piece' {
     flush(): Uint8Array | null;
     /** Added by ImageProxy's patch: a joined piece's buffer, free for the next piece to be joined into. */
     static recycle(buffer: Uint8Array): void;
+    /** Added by ImageProxy's patch: piece buffers allocated so far (not taken from the recycled ones). */
+    static buffersAllocated: number;
   }
 }
 
@@ -67,5 +69,19 @@ declare module 'random-access-file' {
     constructor(path: string);
     write(offset: number, data: Uint8Array, cb: (err: Error | null) => void): void;
     close(cb: (err: Error | null) => void): void;
+  }
+}
+
+declare module 'webtorrent/lib/file.js' {
+  interface FileTorrent {
+    pieceLength: number;
+    lastPieceLength: number;
+    pieces: ({ missing: number } | null)[];
+    bitfield: { get(index: number): boolean };
+    client: unknown;
+  }
+  export default class File {
+    constructor(torrent: FileTorrent, file: { name: string; path: string; length: number; offset: number });
+    readonly downloaded: number;
   }
 }

@@ -3,8 +3,7 @@
  * they are installed: bittorrent-protocol's wire parses messages cut at any byte, matches answers
  * to requests in any order and sends a tick's small messages as one chunk; torrent-piece copies each
  * block into the piece's buffer on arrival, also a recycled one; immediate-chunk-store hands out
- * copies, so a recycled buffer changes under nobody; random-access-file writes one piece at a time,
- * in 256 KiB slices.
+ * copies, so a recycled buffer changes under nobody; random-access-file writes in 256 KiB slices.
  * (The download end to end, with its piece and whole-file hashes: bittorrent-transport.test.ts.)
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -185,6 +184,32 @@ describe('torrent-piece as patched', () => {
   });
 });
 
+describe('torrent-piece as patched: recycled piece buffers', () => {
+  const MiB = 1 << 20;
+  const whole = randomBytes(MiB);
+  /** `count` pieces of 1 MiB in flight at once, all complete; and how many new buffers they took. */
+  const complete = (count: number): { buffers: Uint8Array[]; allocated: number } => {
+    const before = Piece.buffersAllocated;
+    const pieces = Array.from({ length: count }, () => new Piece(MiB));
+    for (const piece of pieces) piece.set(0, whole, 'peer');
+    const buffers = pieces.map((piece) => piece.flush()!);
+    return { buffers, allocated: Piece.buffersAllocated - before };
+  };
+
+  it('keeps enough for the ~30 pieces a fast download has in flight: the next 30 take no new memory', () => {
+    for (const buffer of complete(30).buffers) Piece.recycle(buffer);
+    const next = complete(30);
+    expect(next.allocated).toBe(0);
+    expect(next.buffers.every((b) => Buffer.from(b).equals(whole))).toBe(true);
+    for (const buffer of next.buffers) Piece.recycle(buffer);
+  });
+
+  it('keeps no more than 64 MiB', () => {
+    for (const buffer of complete(100).buffers) Piece.recycle(buffer);
+    expect(complete(100).allocated).toBeGreaterThanOrEqual(36);
+  });
+});
+
 describe('immediate-chunk-store as patched', () => {
   it('answers a read of a piece still being written with a copy', async () => {
     let finishWrite: () => void = () => {};
@@ -226,33 +251,6 @@ describe('random-access-file as patched', () => {
     const back = await readFile(path);
     expect(back.length).toBe(7 + data.length);
     expect(back.subarray(7).equals(data)).toBe(true);
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it('writes pieces put at once one after the other, never two writes into the file together', async () => {
-    const dir = await newTestDir('raf');
-    const path = join(dir, 'image.img');
-    const file = new RandomAccessFile(path);
-    const pieces = [0, 1, 2, 3].map(() => randomBytes(600 * 1024));
-    const original = fs.write.bind(fs) as (...args: unknown[]) => void;
-    let inFlight = 0;
-    let most = 0;
-    const write = vi.spyOn(fs, 'write').mockImplementation(((...args: unknown[]) => {
-      const cb = args.at(-1) as (...r: unknown[]) => void;
-      most = Math.max(most, ++inFlight);
-      original(...args.slice(0, -1), (...r: unknown[]) => {
-        inFlight--;
-        cb(...r);
-      });
-    }) as typeof fs.write);
-    try {
-      await Promise.all(pieces.map((piece, i) => new Promise<void>((resolve, reject) => file.write(i * piece.length, piece, (err) => (err ? reject(err) : resolve())))));
-    } finally {
-      write.mockRestore();
-      await new Promise<void>((resolve) => file.close(() => resolve()));
-    }
-    expect(most).toBe(1);
-    expect((await readFile(path)).equals(Buffer.concat(pieces))).toBe(true);
     await rm(dir, { recursive: true, force: true });
   });
 });
