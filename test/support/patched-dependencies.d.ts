@@ -56,6 +56,11 @@ declare module 'webtorrent/lib/webconn.js' {
     path: string;
     pieces: unknown[];
     files: { offset: number; length: number; path: string }[];
+    /** Added by ImageProxy's patch: how a range is fetched (default: fetch, no redirects). */
+    webSeedRequest?: (
+      url: string,
+      range: { start: number; end: number; signal: AbortSignal; userAgent: string },
+    ) => Promise<{ status: number; body: AsyncIterable<Uint8Array>; discard(): void }>;
   }
   export default class WebConn extends Wire {
     constructor(url: string, torrent: WebConnTorrent);

@@ -21,6 +21,7 @@ import { followFileHash } from './following-file-hash.js';
 import { originRejected, transferInterrupted } from '../transfer-errors.js';
 import type { FetchRequest, FetchResult, TransferProgress, Transport } from '../transport.js';
 import { allowedSources } from './allowed-sources.js';
+import { webSeedRequester } from './web-seed-request.js';
 import { pickTorrentFile, TorrentFileChoiceError } from './pick-torrent-file.js';
 import type { SharedTorrentClient } from './shared-torrent-client.js';
 import { isTorrentUrl, parseTorrentUrl, TorrentUrlError, type TorrentSource } from './torrent-url.js';
@@ -106,6 +107,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     await mkdir(dir, { recursive: true });
     torrent = client.add(description, dir);
   }
+  torrent.requestWebSeedsWith(webSeedRequester(policy)); // checked as they connect, not only here
   const log = logger.child({ infoHash: description.infoHash, url: urlForDisplay(request.url) });
 
   const stall = new StallWatch(config.stallTimeoutMs, request.signal);

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { RawTorrent } from 'webtorrent';
 import { wrapAroundRanges } from './piece-order.js';
+import type { WebSeedRequest } from './web-seed-request.js';
 
 /** What our side keeps per webtorrent torrent, beside it (a `Torrent` wrapper is made per lookup). */
 export interface TorrentSources {
@@ -115,6 +116,11 @@ export class Torrent {
     const last = Math.floor((file.offset + end - 1) / this.raw.pieceLength);
     for (let i = first; i <= last; i++) if (!bitfield.get(i)) return false;
     return true;
+  }
+
+  /** Web seeds fetch their ranges with `request` (web-seed-request.ts), not webtorrent's own fetch. */
+  requestWebSeedsWith(request: WebSeedRequest): void {
+    this.raw.webSeedRequest = request;
   }
 
   /**
