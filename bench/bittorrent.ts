@@ -22,6 +22,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import Piece from 'torrent-piece';
 import { createBittorrentTransport } from '../activities/transports/bittorrent/bittorrent-transport.js';
 import { acquireSharedTorrentClient } from '../activities/transports/bittorrent/shared-torrent-client.js';
 import { createHttpTransport } from '../activities/transports/http-transport.js';
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
       await profiler?.start();
       gc.start();
       const threads0 = await threadCpu();
+      const buffers0 = Piece.buffersAllocated;
       const cpu0 = process.cpuUsage();
       let t0 = performance.now();
       let downloaded: number | undefined;
@@ -180,7 +182,7 @@ async function main(): Promise<void> {
       console.error(
         `round ${round + 1}: ours ${ours.at(-1)!.toFixed(2)} s (download ${oursDownloadOnly.at(-1)!.toFixed(2)} s, CPU ${oursCpu.at(-1)!.toFixed(2)} s),` +
           ` aria2c ${theirs.at(-1)!.toFixed(2)} s (CPU ${theirsCpu.at(-1)!.toFixed(2)} s);` +
-          ` our threads: ${perThread.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}; our GC: ${gcs}`,
+          ` our threads: ${perThread.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}; our GC: ${gcs}; new piece buffers ${Piece.buffersAllocated - buffers0}`,
       );
     }
   } finally {

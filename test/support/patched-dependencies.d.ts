@@ -1,5 +1,5 @@
 /**
- * The little of bittorrent-protocol, torrent-piece, immediate-chunk-store and webtorrent's web seed
+ * The little of bittorrent-protocol, torrent-piece, immediate-chunk-store, random-access-file and webtorrent's web seed
  * connection (untyped JavaScript) that the tests of patched dependencies drive
  * (test/activities/transports/bittorrent/patched-*.test.ts; patches/).
  */
@@ -9,6 +9,9 @@ declare module 'bittorrent-protocol' {
     requests: unknown[];
     handshake(infoHash: string, peerId: string, extensions?: Record<string, boolean>): void;
     unchoke(): void;
+    interested(): void;
+    have(index: number): void;
+    piece(index: number, offset: number, buffer: Uint8Array): void;
     request(index: number, offset: number, length: number, cb: (err: Error | null, block: Uint8Array | null) => void): void;
     on(event: 'handshake', listener: () => void): this;
     on(event: 'request', listener: (index: number, offset: number, length: number, respond: (err: Error | null, block?: Uint8Array) => void) => void): this;
@@ -26,6 +29,8 @@ declare module 'torrent-piece' {
     flush(): Uint8Array | null;
     /** Added by ImageProxy's patch: a joined piece's buffer, free for the next piece to be joined into. */
     static recycle(buffer: Uint8Array): void;
+    /** Added by ImageProxy's patch: piece buffers allocated so far (not taken from the recycled ones). */
+    static buffersAllocated: number;
   }
 }
 
@@ -51,10 +56,37 @@ declare module 'webtorrent/lib/webconn.js' {
     path: string;
     pieces: unknown[];
     files: { offset: number; length: number; path: string }[];
+    /** Added by ImageProxy's patch: how a range is fetched (default: fetch, no redirects). */
+    webSeedRequest?: (
+      url: string,
+      range: { start: number; end: number; signal: AbortSignal; userAgent: string },
+    ) => Promise<{ status: number; body: AsyncIterable<Uint8Array>; discard(): void }>;
   }
   export default class WebConn extends Wire {
     constructor(url: string, torrent: WebConnTorrent);
     httpRequest(pieceIndex: number, offset: number, length: number, cb: (err: Error | null, data?: Uint8Array) => void): Promise<void>;
     piece(index: number, offset: number, buffer: Uint8Array): void;
+  }
+}
+
+declare module 'random-access-file' {
+  export default class RandomAccessFile {
+    constructor(path: string);
+    write(offset: number, data: Uint8Array, cb: (err: Error | null) => void): void;
+    close(cb: (err: Error | null) => void): void;
+  }
+}
+
+declare module 'webtorrent/lib/file.js' {
+  interface FileTorrent {
+    pieceLength: number;
+    lastPieceLength: number;
+    pieces: ({ missing: number } | null)[];
+    bitfield: { get(index: number): boolean };
+    client: unknown;
+  }
+  export default class File {
+    constructor(torrent: FileTorrent, file: { name: string; path: string; length: number; offset: number });
+    readonly downloaded: number;
   }
 }

@@ -21,6 +21,7 @@ import { followFileHash } from './following-file-hash.js';
 import { originRejected, transferInterrupted } from '../transfer-errors.js';
 import type { FetchRequest, FetchResult, TransferProgress, Transport } from '../transport.js';
 import { allowedSources } from './allowed-sources.js';
+import { webSeedRequester } from './web-seed-request.js';
 import { pickTorrentFile, TorrentFileChoiceError } from './pick-torrent-file.js';
 import type { SharedTorrentClient } from './shared-torrent-client.js';
 import { isTorrentUrl, parseTorrentUrl, TorrentUrlError, type TorrentSource } from './torrent-url.js';
@@ -106,6 +107,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     await mkdir(dir, { recursive: true });
     torrent = client.add(description, dir);
   }
+  torrent.requestWebSeedsWith(webSeedRequester(policy)); // checked as they connect, not only here
   const log = logger.child({ infoHash: description.infoHash, url: urlForDisplay(request.url) });
 
   const stall = new StallWatch(config.stallTimeoutMs, request.signal);
@@ -163,6 +165,7 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     await torrent.whenFileDone(index, stall.signal);
     clearInterval(ticker);
     ticker = undefined;
+    report(); // every byte: the last tick may have come before the last piece
     torrent.useWebSeeds(false); // seeding needs no origin
 
     const done = torrent.stats();
@@ -180,7 +183,9 @@ async function fetchTorrent(options: BittorrentTransportOptions, request: FetchR
     const linked = await linkOrCopy(torrent.filePath(index), request.destPath);
     let result: { bytes: number; hashHex: string };
     if (linked) {
-      result = await fileHash.result; // the same file
+      const followed = await fileHash.result; // the same file
+      log.debug({ bytes: followed.bytes, bytesHashedFromMemory: followed.bytesFromMemory }, 'file hashed while it downloaded');
+      result = followed;
     } else {
       await fileHash.stop();
       result = await hashFile(request.destPath, request.hashAlgorithm, {

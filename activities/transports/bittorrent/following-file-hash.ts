@@ -4,6 +4,8 @@
  * whose peers read it as it grows), most of the file is hashed by the time the last piece arrives;
  * the read-back after the download that it replaces came last of all and, on a host busy serving
  * the other sites, took seconds. Fetched from a random start, it hashes no more than before.
+ * Pieces are hashed from memory as webtorrent verifies them, where they continue the hashed prefix;
+ * only the rest is read back from disk.
  */
 import type { ContentHash } from '../../../common/image-types.js';
 import { hashFileAsItGrows } from '../hash-file.js';
@@ -11,7 +13,7 @@ import type { Torrent } from './webtorrent-torrent.js';
 
 export interface FollowingFileHash {
   /** The hash of the whole file, once every piece of it is verified and read. */
-  result: Promise<{ bytes: number; hashHex: string }>;
+  result: Promise<{ bytes: number; hashHex: string; bytesFromMemory: number }>;
   /** From now on, each read reports progress (the heartbeat while the rest is read). */
   downloadDone(): void;
   /** Stop reading and wait until the file is closed (a failed or cancelled download). */
@@ -32,6 +34,8 @@ export function followFileHash(
     has: (start, end) => torrent.hasFileBytes(index, start, end),
     signal: o.signal ? AbortSignal.any([following.signal, o.signal]) : following.signal,
     onBytes: () => downloaded && o.onProgress?.(length, length),
+    // Each piece as it is verified: an in-order download is hashed without reading it back.
+    feed: (offer) => torrent.onVerifiedFileBytes(index, offer),
   });
   result.catch(() => undefined); // awaited by the caller, or stopped on failure
   return {

@@ -44,6 +44,8 @@ declare module 'webtorrent' {
     /** Fetch pieces `start`..`end` (inclusive); higher `priority` first. */
     select(start: number, end: number, priority?: number): void;
     deselect(start: number, end: number): void;
+    /** Added by ImageProxy's patch (lib/webconn.js): how the web seeds fetch a range. */
+    webSeedRequest?: (url: string, range: { start: number; end: number; signal: AbortSignal; userAgent: string }) => Promise<{ status: number; body: AsyncIterable<Uint8Array>; discard(): void }>;
     /** Add a BEP 19 web seed (an http(s) URL). */
     addWebSeed(url: string): void;
     /** Disconnect a peer or web seed by its id (a web seed's id is its URL). */

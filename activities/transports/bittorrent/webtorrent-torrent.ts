@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { RawTorrent } from 'webtorrent';
 import { wrapAroundRanges } from './piece-order.js';
+import type { WebSeedRequest } from './web-seed-request.js';
 
 /** What our side keeps per webtorrent torrent, beside it (a `Torrent` wrapper is made per lookup). */
 export interface TorrentSources {
@@ -115,6 +116,24 @@ export class Torrent {
     const last = Math.floor((file.offset + end - 1) / this.raw.pieceLength);
     for (let i = first; i <= last; i++) if (!bitfield.get(i)) return false;
     return true;
+  }
+
+  /** Web seeds fetch their ranges with `request` (web-seed-request.ts), not webtorrent's own fetch. */
+  requestWebSeedsWith(request: WebSeedRequest): void {
+    this.raw.webSeedRequest = request;
+  }
+
+  /**
+   * Calls `listener` with the bytes of file `index` in each piece as soon as the piece is verified,
+   * before it is written: `fileStart` is where `data` begins in the file (negative when the piece
+   * begins in an earlier file), and `data` is valid only during the call. Returns the unsubscribe.
+   */
+  onVerifiedFileBytes(index: number, listener: (fileStart: number, data: Uint8Array) => void): () => void {
+    const offset = this.file(index).offset;
+    const pieceLength = this.raw.pieceLength;
+    const onPiece = (piece: number, data: Uint8Array): void => listener(piece * pieceLength - offset, data);
+    this.raw.on('verified-piece-data', onPiece);
+    return () => this.raw.off('verified-piece-data', onPiece);
   }
 
   /** Resolves once the file list and piece hashes are known (at once for a .torrent file). */

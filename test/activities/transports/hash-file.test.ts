@@ -46,10 +46,56 @@ describe('hashFileAsItGrows', () => {
     }
     await file.close();
     const got = await hashing;
-    expect(got).toEqual({ bytes: data.length, hashHex: createHash('sha1').update(data).digest('hex') });
-    expect(got).toEqual(await hashFile(path, 'sha1'));
+    expect(got).toEqual({ bytes: data.length, hashHex: createHash('sha1').update(data).digest('hex'), bytesFromMemory: 0 });
+    expect({ bytes: got.bytes, hashHex: got.hashHex }).toEqual(await hashFile(path, 'sha1'));
     expect(progress.at(-1)).toBe(data.length);
     expect(progress.length).toBeGreaterThan(1); // followed the prefix in steps, not at the end only
+  });
+
+  it('hashes pieces offered in memory where they continue the prefix, and reads only the gaps from disk', async () => {
+    const data = randomBytes(6 * MiB + 123);
+    const path = join(dir, 'offered');
+    const file = await open(path, 'w');
+    // On disk, garbage everywhere but piece 3: a piece hashed from the disk instead of memory spoils the hash.
+    await file.write(Buffer.alloc(data.length, 0xaa), 0, data.length, 0);
+    await file.write(data, 3 * MiB, MiB, 3 * MiB);
+    await file.close();
+    const final = new Set<number>();
+    const has = (start: number, end: number): boolean => {
+      for (let p = Math.floor(start / MiB); p <= Math.floor((end - 1) / MiB); p++) if (!final.has(p)) return false;
+      return true;
+    };
+    let offer: ((fileStart: number, data: Uint8Array) => void) | undefined;
+    let unsubscribed = false;
+    let done = 0;
+    const hashing = hashFileAsItGrows(path, 'sha1', {
+      total: data.length,
+      has,
+      signal: new AbortController().signal,
+      pollMs: 5,
+      onBytes: (b) => (done = b),
+      feed: (o) => {
+        offer = o;
+        return () => (unsubscribed = true);
+      },
+    });
+    const junk = Buffer.alloc(100, 0x55); // bytes of the neighbouring files in a piece that spans files
+    const piece = (p: number): Buffer => data.subarray(p * MiB, Math.min((p + 1) * MiB, data.length));
+    // As webtorrent does it: offered once verified, then written (here: marked final).
+    const verify = (p: number): void => {
+      if (p === 0) offer!(-100, Buffer.concat([junk, piece(0)]));
+      else if (p === 6) offer!(6 * MiB, Buffer.concat([piece(6), junk]));
+      else offer!(p * MiB, piece(p));
+      final.add(p);
+    };
+    for (const p of [0, 1, 3, 2]) verify(p); // 3 comes before 2: not where the hash is, left to the disk
+    while (done < 4 * MiB) await sleep(5); // the disk read of piece 3
+    for (const p of [4, 5, 6]) verify(p);
+    const got = await hashing;
+    expect(got.hashHex).toBe(createHash('sha1').update(data).digest('hex'));
+    expect(got.bytes).toBe(data.length);
+    expect(got.bytesFromMemory).toBe(data.length - MiB);
+    expect(unsubscribed).toBe(true);
   });
 
   it('stops when aborted while it waits for bytes that never come', async () => {

@@ -1,15 +1,21 @@
 /**
  * The dependencies ImageProxy patches for CPU (patches/, docs/transports.md "CPU per GiB"), run as
- * they are installed: bittorrent-protocol's wire parses messages cut at any byte and matches
- * answers to requests in any order; torrent-piece copies each block into the piece's buffer on arrival,
- * also a recycled one; immediate-chunk-store hands out copies, so a recycled buffer changes under nobody.
+ * they are installed: bittorrent-protocol's wire parses messages cut at any byte, matches answers
+ * to requests in any order and sends a tick's small messages as one chunk; torrent-piece copies each
+ * block into the piece's buffer on arrival, also a recycled one; immediate-chunk-store hands out
+ * copies, so a recycled buffer changes under nobody; random-access-file writes in 256 KiB slices.
  * (The download end to end, with its piece and whole-file hashes: bittorrent-transport.test.ts.)
  */
 import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import Wire from 'bittorrent-protocol';
 import ImmediateChunkStore from 'immediate-chunk-store';
+import RandomAccessFile from 'random-access-file';
 import Piece from 'torrent-piece';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { newTestDir } from '../../../support/image-proxy-world.js';
 
 const INFO_HASH = '0123456789abcdef0123456789abcdef01234567';
 const BLOCK = 16 * 1024;
@@ -80,6 +86,40 @@ describe('bittorrent-protocol as patched', () => {
     });
   }
 
+  it('sends the messages of one tick as one chunk, in order', async () => {
+    const wire = new Wire();
+    const chunks: Uint8Array[] = [];
+    wire.on('data', (chunk: Uint8Array) => chunks.push(chunk));
+    wire.handshake(INFO_HASH, INFO_HASH);
+    wire.unchoke();
+    wire.interested();
+    for (const index of [7, 8, 9]) wire.have(index);
+    await new Promise((r) => setImmediate(r));
+    expect(chunks).toHaveLength(1);
+    const sent = Buffer.from(chunks[0]!);
+    expect(sent.length).toBe(68 + 5 + 5 + 3 * 9);
+    expect(sent.subarray(68).toString('hex')).toBe('0000000101' + '0000000102' + '000000050400000007' + '000000050400000008' + '000000050400000009');
+    wire.destroy();
+  });
+
+  it('sends a block as it is, after the small messages queued before it', async () => {
+    const wire = new Wire();
+    const chunks: Uint8Array[] = [];
+    wire.on('data', (chunk: Uint8Array) => chunks.push(chunk));
+    wire.handshake(INFO_HASH, INFO_HASH);
+    wire.have(3);
+    const block = randomBytes(BLOCK);
+    wire.piece(3, BLOCK, block);
+    wire.have(4);
+    await new Promise((r) => setImmediate(r));
+    // The handshake, the have and the piece's header joined; the block itself, not a copy; the last have.
+    expect(chunks).toHaveLength(3);
+    expect(Buffer.from(chunks[0]!).subarray(68).toString('hex')).toBe('000000050400000003' + '0000400907' + '00000003' + '00004000');
+    expect(chunks[1]).toBe(block);
+    expect(Buffer.from(chunks[2]!).toString('hex')).toBe('000000050400000004');
+    wire.destroy();
+  });
+
   it('matches answers that come in the reverse order of the requests', async () => {
     const { leecher } = connectedWires([4096, 65536, 11], data, 'reversed');
     const blocks = await fetchAll(leecher, 24);
@@ -144,6 +184,32 @@ describe('torrent-piece as patched', () => {
   });
 });
 
+describe('torrent-piece as patched: recycled piece buffers', () => {
+  const MiB = 1 << 20;
+  const whole = randomBytes(MiB);
+  /** `count` pieces of 1 MiB in flight at once, all complete; and how many new buffers they took. */
+  const complete = (count: number): { buffers: Uint8Array[]; allocated: number } => {
+    const before = Piece.buffersAllocated;
+    const pieces = Array.from({ length: count }, () => new Piece(MiB));
+    for (const piece of pieces) piece.set(0, whole, 'peer');
+    const buffers = pieces.map((piece) => piece.flush()!);
+    return { buffers, allocated: Piece.buffersAllocated - before };
+  };
+
+  it('keeps enough for the ~30 pieces a fast download has in flight: the next 30 take no new memory', () => {
+    for (const buffer of complete(30).buffers) Piece.recycle(buffer);
+    const next = complete(30);
+    expect(next.allocated).toBe(0);
+    expect(next.buffers.every((b) => Buffer.from(b).equals(whole))).toBe(true);
+    for (const buffer of next.buffers) Piece.recycle(buffer);
+  });
+
+  it('keeps no more than 64 MiB', () => {
+    for (const buffer of complete(100).buffers) Piece.recycle(buffer);
+    expect(complete(100).allocated).toBeGreaterThanOrEqual(36);
+  });
+});
+
 describe('immediate-chunk-store as patched', () => {
   it('answers a read of a piece still being written with a copy', async () => {
     let finishWrite: () => void = () => {};
@@ -165,5 +231,26 @@ describe('immediate-chunk-store as patched', () => {
     expect(Buffer.from(part).equals(expected[1]!)).toBe(true);
     expect(whole.buffer).not.toBe(piece.buffer);
     finishWrite();
+  });
+});
+
+describe('random-access-file as patched', () => {
+  it('writes a piece in slices of at most 256 KiB, every byte in place', async () => {
+    const dir = await newTestDir('raf');
+    const path = join(dir, 'image.img');
+    const file = new RandomAccessFile(path);
+    const data = randomBytes(4 * 256 * 1024 + 5);
+    const write = vi.spyOn(fs, 'write');
+    try {
+      await new Promise<void>((resolve, reject) => file.write(7, data, (err) => (err ? reject(err) : resolve())));
+      expect(write.mock.calls.map((call) => (call as unknown[])[3])).toEqual([262144, 262144, 262144, 262144, 5]);
+    } finally {
+      write.mockRestore();
+      await new Promise<void>((resolve) => file.close(() => resolve()));
+    }
+    const back = await readFile(path);
+    expect(back.length).toBe(7 + data.length);
+    expect(back.subarray(7).equals(data)).toBe(true);
+    await rm(dir, { recursive: true, force: true });
   });
 });

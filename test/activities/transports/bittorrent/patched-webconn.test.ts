@@ -2,7 +2,9 @@
  * webtorrent's web seed connection (BEP 19) as patched for CPU (patches/, docs/transports.md "CPU
  * per GiB"): a piece is read from the HTTP server into the buffer that becomes its wire message,
  * so it must hold exactly the bytes asked for (across the files of a multi-file torrent too), refuse
- * a server that ignores the range, and leave as one message. Against a real HTTP server on loopback.
+ * a server that ignores the range, and leave as one message. Patched for safety too: a redirect is
+ * not followed, and the torrent may say how ranges are fetched (ImageProxy: web-seed-request.ts).
+ * Against a real HTTP server on loopback.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -17,9 +19,13 @@ const files: Record<string, Buffer> = {
   '/set/b.img': randomBytes(2 * PIECE),
 };
 
-/** Serves `files` with byte ranges, except under /no-ranges/, which answers 200 with everything. */
+/**
+ * Serves `files` with byte ranges, except under /no-ranges/, which answers 200 with everything, and
+ * under /moved/, which redirects to the same path without it.
+ */
 function rangeServer(): Server {
   return createServer((req, res) => {
+    if (req.url!.startsWith('/moved/')) return void res.writeHead(302, { location: req.url!.slice('/moved'.length) }).end();
     const ignoreRange = req.url!.startsWith('/no-ranges/');
     const body = files[ignoreRange ? req.url!.slice('/no-ranges'.length) : req.url!];
     if (!body) return void res.writeHead(404).end();
@@ -77,6 +83,25 @@ describe('webtorrent web seed connection as patched', () => {
 
   it('fails a piece whose server ignored the range and sent the whole file', async () => {
     await expect(request(connect(`${base}/no-ranges/whole.img`, singleFile), 1, 0, PIECE)).rejects.toThrow(/sent more than the 262144 bytes asked for \(status 200\)/);
+  });
+
+  it('does not follow a redirect: the policy checked the web seed, not where it points', async () => {
+    await expect(request(connect(`${base}/moved/whole.img`, singleFile), 1, 0, PIECE)).rejects.toThrow('HTTP 302 (web seed redirects are not followed)');
+  });
+
+  it("fetches with the torrent's own webSeedRequest when it has one (ImageProxy's, held to the outbound policy)", async () => {
+    const asked: [string, number, number][] = [];
+    const torrent: WebConnTorrent = {
+      ...singleFile,
+      webSeedRequest: async (url, range) => {
+        asked.push([url, range.start, range.end]);
+        const bytes = files['/whole.img']!.subarray(range.start, range.end + 1);
+        return { status: 206, body: (async function* () { yield bytes; })(), discard: () => {} };
+      },
+    };
+    const data = await request(connect('http://seed.example/whole.img', torrent), 2, 0, 1000);
+    expect(asked).toEqual([['http://seed.example/whole.img', 2 * PIECE, 2 * PIECE + 999]]);
+    expect(Buffer.from(data).equals(files['/whole.img']!.subarray(2 * PIECE, 2 * PIECE + 1000))).toBe(true);
   });
 
   it('sends the piece to the wire as one message: header and data in one chunk', async () => {
