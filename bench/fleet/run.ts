@@ -9,6 +9,8 @@
  *   npx tsx bench/fleet/run.ts [--sites 10] [--size-mib 512] [--origin-rate-mib 50] [--modes http,torrent] [--no-aria2] [--keep]
  *
  * `--keep` leaves the hosts' data dirs (their worker.log) to read; `--work-dir DIR` puts them elsewhere than .bench-tmp/.
+ * They are large: each host keeps its cache and its site's copy, about 12 GB for the defaults. The
+ * bench prints the size at the end; delete them when done (four kept runs filled this machine's disk).
  * `--cpu-prof DIR` writes each worker's CPU profile there (read with bench/summarise-cpu-profile.ts);
  * `--node-args="…"` passes other node options to the workers (e.g. `--trace-gc`, into each worker.log).
  * It builds first (`npm run build`): the workers run the compiled dist/, which must be this tree.
@@ -252,7 +254,10 @@ async function main(): Promise<void> {
     await origin.stop();
     await temporalConnection.close();
     await temporal.stop();
-    if (values.keep) console.log(`kept: ${root}`);
+    if (values.keep) {
+      const bytes = Number(spawnSync('du', ['-sb', root], { encoding: 'utf8' }).stdout.split('\t')[0]);
+      console.log(`kept: ${root} (${(bytes / 1e9).toFixed(1)} GB on disk; delete it when done: rm -rf ${root})`);
+    }
     else await rm(root, { recursive: true, force: true });
   }
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
