@@ -257,8 +257,9 @@ async function main(): Promise<void> {
     if (values.keep) {
       const bytes = Number(spawnSync('du', ['-sb', root], { encoding: 'utf8' }).stdout.split('\t')[0]);
       console.log(`kept: ${root} (${(bytes / 1e9).toFixed(1)} GB on disk; delete it when done: rm -rf ${root})`);
+    } else {
+      await rm(root, { recursive: true, force: true });
     }
-    else await rm(root, { recursive: true, force: true });
   }
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
