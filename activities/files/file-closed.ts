@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 
 type WriteStreamOptions = Parameters<typeof createWriteStream>[1];
 
@@ -9,7 +10,7 @@ type WriteStreamOptions = Parameters<typeof createWriteStream>[1];
  * that after a failure the file on disk no longer changes, so a caller may measure it, resume
  * from it or remove it without a late write growing or re-creating it.
  */
-export async function fileClosed(file: WriteStream): Promise<void> {
+export async function fileClosed(file: Writable): Promise<void> {
   if (file.closed) return;
   if (!file.destroyed && !file.writableFinished) file.destroy();
   await once(file, 'close');
@@ -18,8 +19,13 @@ export async function fileClosed(file: WriteStream): Promise<void> {
 /** Run `write` with a write stream to `path`; if it fails, the failure surfaces only after the file is closed. */
 export async function writeToFile<T>(path: string, options: WriteStreamOptions, write: (file: WriteStream) => Promise<T>): Promise<T> {
   const file = createWriteStream(path, options);
+  return writeThrough(file, () => write(file));
+}
+
+/** Run `write`, which writes into `file`; if it fails, the failure surfaces only after `file` is closed. */
+export async function writeThrough<T>(file: Writable, write: () => Promise<T>): Promise<T> {
   try {
-    return await write(file);
+    return await write();
   } catch (err) {
     await fileClosed(file);
     throw err;

@@ -18,7 +18,8 @@ import type { LookupFunction } from 'node:net';
 import { ImageProxyError } from '../../common/errors.js';
 import { urlForDisplay } from '../../common/url-for-display.js';
 import type { HttpConfig } from '../../config/config-schema.js';
-import { writeToFile } from '../files/file-closed.js';
+import { writeThrough } from '../files/file-closed.js';
+import { GatheringWriteStream } from '../files/gathering-write-stream.js';
 import { createOutboundPolicy, type OutboundPolicy } from '../network/outbound-policy.js';
 import { hashPrefix, resumePoint, type HttpResumeState, type RangeAsk } from './http-resume-point.js';
 import { classifyStatus, ifRangeValidatorOf, parseContentRange } from './http-resume-rules.js';
@@ -44,10 +45,7 @@ export function createHttpTransport({ config, resolve }: HttpTransportOptions): 
 /** The config with its compiled outbound policy. */
 type HttpSettings = HttpConfig & { policy: OutboundPolicy };
 
-/**
- * Bytes the file stream may buffer: with room for many 64 KiB socket chunks, Node's fs stream
- * writes them with one writev while the next arrive, instead of one thread-pool write per chunk.
- */
+/** Bytes the hashing stage may hold while the file takes the previous ones. */
 const WRITE_BUFFER_BYTES = 1 << 20;
 
 async function fetchToFile(config: HttpSettings, request: FetchRequest): Promise<FetchResult> {
@@ -131,9 +129,8 @@ async function transfer(
     }
   }
   try {
-    await writeToFile(request.destPath, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_BUFFER_BYTES }, (file) =>
-      pipeline(bodyUntilBroken(), counter, file, { signal: request.signal }),
-    );
+    const file = await GatheringWriteStream.open(request.destPath, offset);
+    await writeThrough(file, () => pipeline(bodyUntilBroken(), counter, file, { signal: request.signal }));
   } catch (err) {
     response.destroy(); // the generator may be parked on the socket; nothing reads it any more
     throw failureOfTransfer(request, err, counter.bytes, length);
