@@ -1,8 +1,6 @@
 import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-
-type WriteStreamOptions = Parameters<typeof createWriteStream>[1];
+import { GatheringWriteStream } from './gathering-write-stream.js';
 
 /**
  * Resolves once `file` has closed its descriptor. `pipeline` rejects as soon as any stream fails,
@@ -16,16 +14,14 @@ export async function fileClosed(file: Writable): Promise<void> {
   await once(file, 'close');
 }
 
-/** Run `write` with a write stream to `path`; if it fails, the failure surfaces only after the file is closed. */
-export async function writeToFile<T>(path: string, options: WriteStreamOptions, write: (file: WriteStream) => Promise<T>): Promise<T> {
-  const file = createWriteStream(path, options);
-  return writeThrough(file, () => write(file));
-}
-
-/** Run `write`, which writes into `file`; if it fails, the failure surfaces only after `file` is closed. */
-export async function writeThrough<T>(file: Writable, write: () => Promise<T>): Promise<T> {
+/**
+ * Run `write` with a stream into `path` from byte `start` (0: a new file), written past the page
+ * cache (GatheringWriteStream); if it fails, the failure surfaces only after the file is closed.
+ */
+export async function writeToFile<T>(path: string, start: number, write: (file: Writable) => Promise<T>): Promise<T> {
+  const file = await GatheringWriteStream.open(path, start);
   try {
-    return await write();
+    return await write(file);
   } catch (err) {
     await fileClosed(file);
     throw err;

@@ -18,8 +18,7 @@ import type { LookupFunction } from 'node:net';
 import { ImageProxyError } from '../../common/errors.js';
 import { urlForDisplay } from '../../common/url-for-display.js';
 import type { HttpConfig } from '../../config/config-schema.js';
-import { writeThrough } from '../files/file-closed.js';
-import { GatheringWriteStream } from '../files/gathering-write-stream.js';
+import { writeToFile } from '../files/file-closed.js';
 import { createOutboundPolicy, type OutboundPolicy } from '../network/outbound-policy.js';
 import { hashPrefix, resumePoint, type HttpResumeState, type RangeAsk } from './http-resume-point.js';
 import { classifyStatus, ifRangeValidatorOf, parseContentRange } from './http-resume-rules.js';
@@ -129,8 +128,7 @@ async function transfer(
     }
   }
   try {
-    const file = await GatheringWriteStream.open(request.destPath, offset);
-    await writeThrough(file, () => pipeline(bodyUntilBroken(), counter, file, { signal: request.signal }));
+    await writeToFile(request.destPath, offset, (file) => pipeline(bodyUntilBroken(), counter, file, { signal: request.signal }));
   } catch (err) {
     response.destroy(); // the generator may be parked on the socket; nothing reads it any more
     throw failureOfTransfer(request, err, counter.bytes, length);
