@@ -28,7 +28,13 @@ export function pageAlignedBuffer(size: number): Buffer {
   return Buffer.from(memory, 0, size);
 }
 
-const pageAligned = new WeakSet<ArrayBufferLike>();
+/**
+ * The page-aligned memory of this process, one registry under a global symbol: the patched
+ * torrent-piece adds its piece buffers, and the patched random-access-file writes those without a
+ * copy (patches/, docs/bittorrent-cpu.md).
+ */
+const pageAligned = ((globalThis as unknown as Record<symbol, WeakSet<ArrayBufferLike> | undefined>)[Symbol.for('imageproxy.pageAlignedMemory')] ??=
+  new WeakSet<ArrayBufferLike>());
 
 /** Whether `bytes` start on a block boundary in memory (a view into a `pageAlignedBuffer`). */
 export function isDirectAligned(bytes: Buffer): boolean {
