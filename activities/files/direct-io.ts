@@ -18,6 +18,14 @@ interface WasmMemoryConstructor {
 }
 
 /**
+ * The page-aligned memory of this process, one registry under a global symbol: the patched
+ * torrent-piece adds its piece buffers, and the patched random-access-file writes those without a
+ * copy (patches/, docs/bittorrent-cpu.md).
+ */
+const pageAligned = ((globalThis as unknown as Record<symbol, WeakSet<ArrayBufferLike> | undefined>)[Symbol.for('imageproxy.pageAlignedMemory')] ??=
+  new WeakSet<ArrayBufferLike>());
+
+/**
  * A buffer whose memory starts on a page: WebAssembly memory does (Node's own buffers are only
  * 16-byte aligned). `size` is rounded up to a 64 KiB multiple.
  */
@@ -27,14 +35,6 @@ export function pageAlignedBuffer(size: number): Buffer {
   pageAligned.add(memory);
   return Buffer.from(memory, 0, size);
 }
-
-/**
- * The page-aligned memory of this process, one registry under a global symbol: the patched
- * torrent-piece adds its piece buffers, and the patched random-access-file writes those without a
- * copy (patches/, docs/bittorrent-cpu.md).
- */
-const pageAligned = ((globalThis as unknown as Record<symbol, WeakSet<ArrayBufferLike> | undefined>)[Symbol.for('imageproxy.pageAlignedMemory')] ??=
-  new WeakSet<ArrayBufferLike>());
 
 /** Whether `bytes` start on a block boundary in memory (a view into a `pageAlignedBuffer`). */
 export function isDirectAligned(bytes: Buffer): boolean {

@@ -16,6 +16,8 @@ export class GatheringWriteStream extends Writable {
   /** Bytes to gather before a write: the first write ends on a block, so the others start on one. */
   private capacity: number;
   private inFlight: Promise<void> | undefined;
+  /** The chunk being gathered: a destroy waits for it, so no buffer is reused while it is copied into. */
+  private taking: Promise<void> = Promise.resolve();
 
   /** Writes to `path` from `start` (0: a new file; else after the kept prefix of an existing one). */
   static async open(path: string, start: number): Promise<GatheringWriteStream> {
@@ -31,7 +33,8 @@ export class GatheringWriteStream extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.take(chunk).then(() => done(), done);
+    this.taking = this.take(chunk);
+    this.taking.then(() => done(), done);
   }
 
   override _final(done: (err?: Error | null) => void): void {
@@ -46,7 +49,8 @@ export class GatheringWriteStream extends Writable {
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
     // No write may land after the stream has closed: a caller then measures or resumes the file.
-    this.settle()
+    this.taking
+      .then(() => this.settle())
       .catch(() => undefined)
       .then(() => this.writer.close())
       .finally(() => {
@@ -66,12 +70,14 @@ export class GatheringWriteStream extends Writable {
       this.filled += n;
       at += n;
       if (this.filled === this.capacity) await this.writeGathered();
+      if (this.destroyed) return;
     }
   }
 
   /** Starts writing the full buffer; fills the spare one meanwhile. */
   private async writeGathered(): Promise<void> {
     await this.settle();
+    if (this.destroyed) return;
     const full = this.gathered;
     this.gathered = this.spare;
     this.spare = full;
