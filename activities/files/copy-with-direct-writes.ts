@@ -1,6 +1,6 @@
 /**
- * A file copy whose writes bypass the page cache (O_DIRECT): the source is read through the cache
- * (a part just verified is usually still there), the copy goes straight to the disk.
+ * A file copy past the page cache (O_DIRECT): the copy goes straight to the disk, and the source
+ * is read straight from it (a part a download wrote is not in the cache either, see openSource).
  *
  * Why: a published copy is read by its consumer much later, if at all by this host, so caching it
  * only pushes out the cache files that peers are reading. And a buffered copy costs the kernel a
@@ -12,11 +12,9 @@
  */
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { DIRECT_ALIGN as ALIGN, O_DIRECT, pageAlignedBuffer, refusesDirectIo } from './direct-io.js';
 
 const CHUNK = 4 << 20;
-const WASM_PAGE = 64 << 10;
-/** The largest block size a Linux block device has (4Kn drives); 512-byte devices accept it too. */
-const ALIGN = 4096;
 
 /**
  * Copy `from` to `to` (created or truncated, with `from`'s permission bits). Answers false, with
@@ -24,9 +22,8 @@ const ALIGN = 4096;
  * the caller then copies the ordinary way. Any other error is thrown, `to` removed.
  */
 export async function copyWithDirectWrites(from: string, to: string): Promise<boolean> {
-  const O_DIRECT = constants.O_DIRECT as number | undefined;
   if (O_DIRECT === undefined) return false; // not Linux
-  const source = await open(from, 'r');
+  const source = await openSource(from);
   let target: FileHandle | undefined;
   let written = false;
   try {
@@ -63,21 +60,6 @@ export async function copyWithDirectWrites(from: string, to: string): Promise<bo
   }
 }
 
-interface WasmMemoryConstructor {
-  new (descriptor: { initial: number }): { buffer: ArrayBuffer };
-}
-
-/** WebAssembly memory starts on a page; Node has it, the ES2022 lib we compile against does not say so. */
-function pageAlignedBuffer(size: number): Buffer {
-  const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: WasmMemoryConstructor } }).WebAssembly;
-  return Buffer.from(new Memory({ initial: size / WASM_PAGE }).buffer);
-}
-
-function refusesDirectIo(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'EINVAL' || code === 'EOPNOTSUPP' || code === 'ENOTSUP';
-}
-
 async function writeAll(file: FileHandle, bytes: Buffer, position: number): Promise<void> {
   for (let done = 0; done < bytes.length; ) {
     const { bytesWritten } = await file.write(bytes, done, bytes.length - done, position + done);
@@ -92,5 +74,19 @@ async function writeTail(path: string, bytes: Buffer, position: number): Promise
     await writeAll(file, bytes, position);
   } finally {
     await file.close();
+  }
+}
+
+/**
+ * The source, read past the page cache too where the file system allows: a part written by a
+ * download is not in the page cache (docs/fleet.md, "Writes past the page cache"), and reading it
+ * through the cache would cost a fresh page per 4 KiB for bytes read once.
+ */
+async function openSource(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, constants.O_RDONLY | O_DIRECT!);
+  } catch (err) {
+    if (!refusesDirectIo(err)) throw err;
+    return open(path, 'r');
   }
 }

@@ -1,7 +1,6 @@
 import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
-
-type WriteStreamOptions = Parameters<typeof createWriteStream>[1];
+import type { Writable } from 'node:stream';
+import { GatheringWriteStream } from './gathering-write-stream.js';
 
 /**
  * Resolves once `file` has closed its descriptor. `pipeline` rejects as soon as any stream fails,
@@ -9,15 +8,18 @@ type WriteStreamOptions = Parameters<typeof createWriteStream>[1];
  * that after a failure the file on disk no longer changes, so a caller may measure it, resume
  * from it or remove it without a late write growing or re-creating it.
  */
-export async function fileClosed(file: WriteStream): Promise<void> {
+export async function fileClosed(file: Writable): Promise<void> {
   if (file.closed) return;
   if (!file.destroyed && !file.writableFinished) file.destroy();
   await once(file, 'close');
 }
 
-/** Run `write` with a write stream to `path`; if it fails, the failure surfaces only after the file is closed. */
-export async function writeToFile<T>(path: string, options: WriteStreamOptions, write: (file: WriteStream) => Promise<T>): Promise<T> {
-  const file = createWriteStream(path, options);
+/**
+ * Run `write` with a stream into `path` from byte `start` (0: a new file), written past the page
+ * cache (GatheringWriteStream); if it fails, the failure surfaces only after the file is closed.
+ */
+export async function writeToFile<T>(path: string, start: number, write: (file: Writable) => Promise<T>): Promise<T> {
+  const file = await GatheringWriteStream.open(path, start);
   try {
     return await write(file);
   } catch (err) {

@@ -76,7 +76,7 @@ export async function unpackFilesystem(opts: UnpackOptions): Promise<UnpackResul
             opts.onRawBytes?.(n);
             bytes = n;
           });
-          await writeToFile(opts.dest, {}, (file) => pipeline(Readable.from(counted), file));
+          await writeToFile(opts.dest, 0, (file) => pipeline(Readable.from(counted), file));
         }
       },
       ...(opts.signal ? [{ signal: opts.signal }] : []),
@@ -158,7 +158,7 @@ async function extractFilesystemMember(
         if (type !== 'file' && type !== 'contiguous-file') throw bad(`tar member ${JSON.stringify(name)} is a ${type}, not a file`);
         if (size !== undefined) throw bad('tar holds more than one member named filesystem');
         onRawBytes?.(entry.header.size ?? 0);
-        await writeToFile(dest, {}, (file) => pipeline(entry, file));
+        await writeToFile(dest, 0, (file) => pipeline(entry, file));
         size = entry.header.size ?? 0;
       } else {
         if (seen.length < 5) seen.push(name);

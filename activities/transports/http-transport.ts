@@ -44,10 +44,7 @@ export function createHttpTransport({ config, resolve }: HttpTransportOptions): 
 /** The config with its compiled outbound policy. */
 type HttpSettings = HttpConfig & { policy: OutboundPolicy };
 
-/**
- * Bytes the file stream may buffer: with room for many 64 KiB socket chunks, Node's fs stream
- * writes them with one writev while the next arrive, instead of one thread-pool write per chunk.
- */
+/** Bytes the hashing stage may hold while the file takes the previous ones. */
 const WRITE_BUFFER_BYTES = 1 << 20;
 
 async function fetchToFile(config: HttpSettings, request: FetchRequest): Promise<FetchResult> {
@@ -131,9 +128,7 @@ async function transfer(
     }
   }
   try {
-    await writeToFile(request.destPath, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_BUFFER_BYTES }, (file) =>
-      pipeline(bodyUntilBroken(), counter, file, { signal: request.signal }),
-    );
+    await writeToFile(request.destPath, offset, (file) => pipeline(bodyUntilBroken(), counter, file, { signal: request.signal }));
   } catch (err) {
     response.destroy(); // the generator may be parked on the socket; nothing reads it any more
     throw failureOfTransfer(request, err, counter.bytes, length);

@@ -15,7 +15,7 @@
  * digests a wrong final hash has them fetched again once.
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { openFileWriter } from '../../files/direct-file-writer.js';
 import type { Logger } from 'pino';
 import type { PartSources, PieceHashes } from '../../../common/fleet-contract.js';
 import { PIECE_BYTES } from '../../../common/fleet-contract.js';
@@ -101,7 +101,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
   let repaired = false;
   let failure: string | undefined;
   let lastLifeAt = Date.now();
-  const file = await open(o.destPath, firstPiece > 0 ? 'r+' : 'w');
+  const file = await openFileWriter(o.destPath, firstPiece > 0 ? 'update' : 'create');
   let writes: Promise<unknown> = Promise.resolve();
 
   const drop = (peer: string, reason: string): void => {
@@ -148,7 +148,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
   const store = (index: number, data: Buffer, peer: string): Promise<unknown> => {
     writes = writes.then(async () => {
       if (index < written) {
-        await file.write(data, 0, data.length, index * pieceBytes); // a piece fetched again after a late check
+        await file.write(data, index * pieceBytes); // a piece fetched again after a late check
         senders[index] = peer;
         repaired = true;
         return;
@@ -162,7 +162,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
           queue.unshift(written);
           break;
         }
-        await file.write(next.data, 0, next.data.length, written * pieceBytes);
+        await file.write(next.data, written * pieceBytes);
         running = after;
         digests[written] = digest;
         senders[written] = next.peer;

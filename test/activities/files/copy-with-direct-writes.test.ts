@@ -1,7 +1,7 @@
 /**
  * copyWithDirectWrites: the copy has the source's bytes and permission bits at every size around
- * the alignment O_DIRECT needs, it does not stay in the page cache (what it is for: `fincore`
- * counts the resident bytes), and a failed copy leaves nothing behind.
+ * the alignment O_DIRECT needs, neither it nor a source that was not cached stays in the page cache
+ * (what it is for: `fincore` counts the resident bytes), and a failed copy leaves nothing behind.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,6 +10,7 @@ import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyWithDirectWrites } from '../../../activities/files/copy-with-direct-writes.js';
+import { openFileWriter } from '../../../activities/files/direct-file-writer.js';
 import { newTestDir } from '../../support/image-proxy-world.js';
 
 const sha1 = async (path: string): Promise<string> => createHash('sha1').update(await readFile(path)).digest('hex');
@@ -55,6 +56,19 @@ describe('copyWithDirectWrites', () => {
     await copyWithDirectWrites(from, join(dir, 'copy-cache'));
     expect(residentBytes(join(dir, 'copy-cache'))).toBeLessThanOrEqual(4096);
     expect(residentBytes(from)).toBeGreaterThan(8 * MiB); // the check sees a cached file as cached
+  });
+
+  it('reads a source that is not in the page cache without bringing it in (a part a download wrote past the cache)', async () => {
+    const from = join(dir, 'source-uncached');
+    const bytes = randomBytes(8 * MiB + 5);
+    const writer = await openFileWriter(from, 'create');
+    await writer.write(bytes, 0);
+    await writer.close();
+    expect(residentBytes(from)).toBeLessThanOrEqual(4096);
+    await copyWithDirectWrites(from, join(dir, 'copy-uncached'));
+    expect(residentBytes(from)).toBeLessThanOrEqual(4096);
+    expect(residentBytes(join(dir, 'copy-uncached'))).toBeLessThanOrEqual(4096);
+    expect(await sha1(join(dir, 'copy-uncached'))).toBe(createHash('sha1').update(bytes).digest('hex'));
   });
 
   it('fails on a source it cannot read and leaves no file at the target', async () => {

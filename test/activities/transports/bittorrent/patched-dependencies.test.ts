@@ -3,9 +3,10 @@
  * they are installed: bittorrent-protocol's wire parses messages cut at any byte, matches answers
  * to requests in any order and sends a tick's small messages as one chunk; torrent-piece copies each
  * block into the piece's buffer on arrival, also a recycled one; immediate-chunk-store hands out
- * copies, so a recycled buffer changes under nobody; random-access-file writes in 256 KiB slices.
+ * copies, so a recycled buffer changes under nobody; random-access-file writes whole blocks past the page cache, the rest in 256 KiB slices.
  * (The download end to end, with its piece and whole-file hashes: bittorrent-transport.test.ts.)
  */
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import ImmediateChunkStore from 'immediate-chunk-store';
 import RandomAccessFile from 'random-access-file';
 import Piece from 'torrent-piece';
 import { describe, expect, it, vi } from 'vitest';
+import { isDirectAligned, pageAlignedBuffer } from '../../../../activities/files/direct-io.js';
 import { newTestDir } from '../../../support/image-proxy-world.js';
 
 const INFO_HASH = '0123456789abcdef0123456789abcdef01234567';
@@ -67,6 +69,21 @@ async function fetchAll(leecher: Wire, blocks: number): Promise<Buffer[]> {
       ),
     ),
   );
+}
+
+/** Writes `data` at `offset` of a new file; answers the sizes of the write(2) calls and the file's bytes. */
+async function writeAt(offset: number, data: Buffer): Promise<{ writes: number[]; back: Buffer }> {
+  const dir = await newTestDir('raf');
+  const path = join(dir, 'image.img');
+  const file = new RandomAccessFile(path);
+  const write = vi.spyOn(fs, 'write');
+  try {
+    await new Promise<void>((resolve, reject) => file.write(offset, data, (err) => (err ? reject(err) : resolve())));
+    return { writes: write.mock.calls.map((call) => (call as unknown[])[3] as number), back: await readFile(path) };
+  } finally {
+    write.mockRestore();
+    await new Promise<void>((resolve) => file.close(() => resolve()));
+  }
 }
 
 describe('bittorrent-protocol as patched', () => {
@@ -208,6 +225,18 @@ describe('torrent-piece as patched: recycled piece buffers', () => {
     for (const buffer of complete(100).buffers) Piece.recycle(buffer);
     expect(complete(100).allocated).toBeGreaterThanOrEqual(36);
   });
+
+  it('joins pieces into page-aligned memory, which random-access-file writes past the page cache without a copy', async () => {
+    const [piece] = complete(1).buffers;
+    expect(isDirectAligned(Buffer.from(piece!.buffer, piece!.byteOffset, piece!.byteLength))).toBe(true);
+    // Three pieces' worth of aligned memory goes down in one write(2); other memory, 1 MiB at a time through a staging copy.
+    const aligned = pageAlignedBuffer(3 * MiB);
+    aligned.set(randomBytes(3 * MiB));
+    const direct = await writeAt(0, aligned);
+    expect(direct.writes).toEqual([3 * MiB]);
+    expect(direct.back.equals(aligned)).toBe(true);
+    expect((await writeAt(0, Buffer.from(aligned))).writes).toEqual([MiB, MiB, MiB]);
+  });
 });
 
 describe('immediate-chunk-store as patched', () => {
@@ -235,22 +264,48 @@ describe('immediate-chunk-store as patched', () => {
 });
 
 describe('random-access-file as patched', () => {
-  it('writes a piece in slices of at most 256 KiB, every byte in place', async () => {
+  const MiB = 1 << 20;
+
+  it('writes the pieces past the page cache, every byte in place', async () => {
     const dir = await newTestDir('raf');
     const path = join(dir, 'image.img');
     const file = new RandomAccessFile(path);
-    const data = randomBytes(4 * 256 * 1024 + 5);
-    const write = vi.spyOn(fs, 'write');
+    const pieces = [randomBytes(MiB), randomBytes(MiB), randomBytes(MiB - 5)];
     try {
-      await new Promise<void>((resolve, reject) => file.write(7, data, (err) => (err ? reject(err) : resolve())));
-      expect(write.mock.calls.map((call) => (call as unknown[])[3])).toEqual([262144, 262144, 262144, 262144, 5]);
+      for (const i of [1, 0, 2]) await new Promise<void>((resolve, reject) => file.write(i * MiB, pieces[i]!, (err) => (err ? reject(err) : resolve())));
     } finally {
-      write.mockRestore();
       await new Promise<void>((resolve) => file.close(() => resolve()));
     }
-    const back = await readFile(path);
-    expect(back.length).toBe(7 + data.length);
-    expect(back.subarray(7).equals(data)).toBe(true);
+    expect(residentBytes(path)).toBeLessThanOrEqual(4096); // only the last block, which is not whole
+    expect((await readFile(path)).equals(Buffer.concat(pieces))).toBe(true);
     await rm(dir, { recursive: true, force: true });
   });
+
+  it('writes bytes off the block boundaries through the page cache, every byte in place', async () => {
+    const data = randomBytes(2 * MiB + 5);
+    const { writes, back } = await writeAt(7, data);
+    // Up to the first block boundary; then the whole blocks directly, 1 MiB at a time; then the 12 bytes left.
+    expect(writes).toEqual([4089, MiB, MiB - 4096, 12]);
+    expect(back.length).toBe(7 + data.length);
+    expect(back.subarray(7).equals(data)).toBe(true);
+  });
+
+  it('with IMAGEPROXY_DIRECT_WRITES=off, writes through the page cache in slices of at most 256 KiB', async () => {
+    process.env.IMAGEPROXY_DIRECT_WRITES = 'off';
+    try {
+      const data = randomBytes(4 * 256 * 1024 + 5);
+      const { writes, back } = await writeAt(7, data);
+      expect(writes).toEqual([262144, 262144, 262144, 262144, 5]);
+      expect(back.subarray(7).equals(data)).toBe(true);
+    } finally {
+      delete process.env.IMAGEPROXY_DIRECT_WRITES;
+    }
+  });
 });
+
+/** Bytes of `path` in the page cache, as util-linux's fincore counts them. */
+function residentBytes(path: string): number {
+  const out = spawnSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path], { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`fincore ${path}: ${out.stderr}`);
+  return Number(out.stdout.trim());
+}
