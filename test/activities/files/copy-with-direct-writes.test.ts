@@ -3,7 +3,6 @@
  * the alignment O_DIRECT needs, neither it nor a source that was not cached stays in the page cache
  * (what it is for: `fincore` counts the resident bytes), and a failed copy leaves nothing behind.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -12,15 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyWithDirectWrites } from '../../../activities/files/copy-with-direct-writes.js';
 import { openFileWriter } from '../../../activities/files/direct-file-writer.js';
 import { newTestDir } from '../../support/image-proxy-world.js';
+import { residentBytes } from '../../support/page-cache.js';
 
 const sha1 = async (path: string): Promise<string> => createHash('sha1').update(await readFile(path)).digest('hex');
 
-/** Bytes of `path` in the page cache, as util-linux's fincore counts them. */
-function residentBytes(path: string): number {
-  const out = spawnSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path], { encoding: 'utf8' });
-  if (out.status !== 0) throw new Error(`fincore ${path}: ${out.stderr}`);
-  return Number(out.stdout.trim());
-}
 
 describe('copyWithDirectWrites', () => {
   let dir = '';

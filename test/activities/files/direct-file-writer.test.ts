@@ -4,7 +4,6 @@
  * writers are for: `fincore` counts the resident bytes); a file system that refuses O_DIRECT gets
  * ordinary writes; and a stream destroyed mid-way writes nothing after it has closed.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,16 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFileWriter } from '../../../activities/files/direct-file-writer.js';
 import { GatheringWriteStream } from '../../../activities/files/gathering-write-stream.js';
 import { newTestDir } from '../../support/image-proxy-world.js';
+import { residentBytes } from '../../support/page-cache.js';
 
 const MiB = 1 << 20;
 const sha1 = (bytes: Buffer): string => createHash('sha1').update(bytes).digest('hex');
 
-/** Bytes of `path` in the page cache, as util-linux's fincore counts them. */
-function residentBytes(path: string): number {
-  const out = spawnSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path], { encoding: 'utf8' });
-  if (out.status !== 0) throw new Error(`fincore ${path}: ${out.stderr}`);
-  return Number(out.stdout.trim());
-}
 
 /** `bytes` cut into pieces of random sizes (socket reads are 64 KiB at most, often less). */
 function* randomChunks(bytes: Buffer): Generator<Buffer> {

@@ -6,7 +6,6 @@
  * copies, so a recycled buffer changes under nobody; random-access-file writes whole blocks past the page cache, the rest in 256 KiB slices.
  * (The download end to end, with its piece and whole-file hashes: bittorrent-transport.test.ts.)
  */
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -18,6 +17,7 @@ import Piece from 'torrent-piece';
 import { describe, expect, it, vi } from 'vitest';
 import { isDirectAligned, pageAlignedBuffer } from '../../../../activities/files/direct-io.js';
 import { newTestDir } from '../../../support/image-proxy-world.js';
+import { residentBytes } from '../../../support/page-cache.js';
 
 const INFO_HASH = '0123456789abcdef0123456789abcdef01234567';
 const BLOCK = 16 * 1024;
@@ -303,9 +303,3 @@ describe('random-access-file as patched', () => {
   });
 });
 
-/** Bytes of `path` in the page cache, as util-linux's fincore counts them. */
-function residentBytes(path: string): number {
-  const out = spawnSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path], { encoding: 'utf8' });
-  if (out.status !== 0) throw new Error(`fincore ${path}: ${out.stderr}`);
-  return Number(out.stdout.trim());
-}
