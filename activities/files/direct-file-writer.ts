@@ -9,8 +9,9 @@
  * "Writes past the page cache").
  *
  * O_DIRECT takes only aligned memory, offsets and lengths: the aligned middle of each write is
- * written directly, from a reused page-aligned buffer it is copied into unless it is one already; an unaligned head or tail (the
- * end of a file, a resume at an odd offset) goes through a second, ordinary handle.
+ * written directly (copied first into a reused page-aligned buffer unless its memory is one); an
+ * unaligned head or tail (the end of a file, a resume at an odd offset) goes through a second,
+ * ordinary handle.
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
