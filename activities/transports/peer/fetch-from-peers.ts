@@ -32,6 +32,8 @@ const LANES = 4;
 const MAX_AHEAD = 16;
 /** How often a fetch asks the distribution for new peers and the digests (a query: no history, but a workflow task). */
 const REFRESH_MS = 5000;
+/** How often a fetch whose part came out wrong, with no digests known yet, asks for them. */
+const DIGESTS_POLL_MS = 500;
 /** A peer without the bytes yet is asked again after this. */
 const BEHIND_BACKOFF_MS = 300;
 /** The sender of the pieces kept from an earlier attempt (not a peer address). */
@@ -241,6 +243,16 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
     addPeers(sources.peers);
     if (!trusted) applyTrusted(sources.pieces);
   };
+  /** The part came out wrong before any host had checked its copy: wait (bounded) for the digests
+   * that name the bad piece and its sender, rather than take the whole part from the origin. */
+  const waitForDigests = async (): Promise<void> => {
+    o.logger.info({ part: o.name }, 'the part came out wrong before its piece digests were known: waiting for them');
+    const deadline = Date.now() + o.stallTimeoutMs;
+    while (!trusted && !o.signal?.aborted && Date.now() < deadline) {
+      await sleep(DIGESTS_POLL_MS);
+      await refresh();
+    }
+  };
   const refresher = setInterval(() => void refresh(), REFRESH_MS);
   try {
     for (;;) {
@@ -248,6 +260,7 @@ export async function fetchFromPeers(o: FetchFromPeersOptions): Promise<FetchFro
       await writes;
       if (failure || o.signal?.aborted) break;
       if (!trusted) await refresh(); // the digests may exist by now: check the pieces before answering
+      if (!trusted && o.partHex !== undefined && digests.at(-1) !== o.partHex && !senders.includes(KEPT)) await waitForDigests();
       if (repaired) {
         digests = (await prefixDigestsOfFile(o.destPath, size ?? 0, o.hashAlgorithm, pieceBytes)).prefixDigests;
         repaired = false;

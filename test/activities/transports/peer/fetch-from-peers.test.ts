@@ -97,6 +97,16 @@ describe('fetchFromPeers', () => {
     expect(warnings.some((w) => w.peer === 'a' && /does not match its hash/.test(String(w.reason)))).toBe(true);
   });
 
+  it('a part that comes out wrong before any digests exist waits for them, drops the bad peer and fetches its pieces again', async () => {
+    let asked = 0;
+    // The digests come only on the third question: after the pieces are all written.
+    const refresh = async () => (++asked >= 3 ? { peers: [], pieces } : { peers: [] });
+    const got = await fetchFromPeers({ ...base(peers({ a: 'bad', b: 'good' }), ['a', 'b']), partHex: sha1, refresh });
+    expect(got).toMatchObject({ ok: true, hashHex: sha1 });
+    expect(createHash('sha1').update(await readFile(join(dir, 'dest'))).digest('hex')).toBe(sha1);
+    expect(warnings.filter((w) => w.msg === 'peer dropped for this part').map((w) => [w.peer, w.reason])).toEqual([['a', expect.stringMatching(/does not match its hash/)]]);
+  });
+
   it('resuming before the digests are known: kept pieces are checked when they come, a bad one fetched again', async () => {
     const partial = Buffer.from(data.subarray(0, 4 * PIECE_BYTES));
     partial[2 * PIECE_BYTES + 3] = partial[2 * PIECE_BYTES + 3]! ^ 1;
