@@ -1,13 +1,14 @@
 /**
  * bench/local-publish: what a `local` site's publish copy costs when several hosts publish at
- * once (a fleet distribution's last step). N source files (random bytes, read once so they are
- * in the page cache, as a part just verified is), then rounds alternating
+ * once (a fleet distribution's last step). N source files (random bytes), then rounds alternating
  *   (a) `copyFile` (the plain copy, copy_file_range into the page cache: what `local` did before)
  *   (b) `copyWithDirectWrites` (what it does now where there is no reflink),
- * N copies at once in this process. Each round starts from an emptied page cache (root only) and
- * ends with `sync`; it reports this process's CPU, the whole machine's CPU until the copies are
- * on disk (the kernel's write-back of a buffered copy runs in its own threads), and wall times.
- *   npx tsx bench/local-publish.ts [--copies 10] [--size-mib 512] [--rounds 3]
+ * N copies at once in this process. Each round starts from an emptied page cache (root only), so
+ * the sources are not cached, as a download written past the page cache leaves them; with
+ * `--sources cached` they are read once first (a part written through the page cache). Each round
+ * ends with `sync`; it reports this process's CPU, the whole machine's CPU until the copies are on
+ * disk (the kernel's write-back of a buffered copy runs in its own threads), and wall times.
+ *   npx tsx bench/local-publish.ts [--copies 10] [--size-mib 512] [--rounds 3] [--sources uncached|cached]
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +19,12 @@ import { parseArgs } from 'node:util';
 import { copyWithDirectWrites } from '../activities/files/copy-with-direct-writes.js';
 
 const { values } = parseArgs({
-  options: { copies: { type: 'string', default: '10' }, 'size-mib': { type: 'string', default: '512' }, rounds: { type: 'string', default: '3' } },
+  options: {
+    copies: { type: 'string', default: '10' },
+    'size-mib': { type: 'string', default: '512' },
+    rounds: { type: 'string', default: '3' },
+    sources: { type: 'string', default: 'uncached' },
+  },
 });
 const copies = Number(values.copies);
 const sizeMiB = Number(values['size-mib']);
@@ -61,7 +67,7 @@ async function round(method: keyof typeof methods, sources: string[]): Promise<R
   spawnSync('sync');
   const dropped = await writeFile('/proc/sys/vm/drop_caches', '1').then(() => true, () => false);
   if (!dropped && method === 'buffered' && sources.length) console.log('  (page cache not emptied: not root)');
-  for (const source of sources) await warm(source);
+  if (values.sources === 'cached') for (const source of sources) await warm(source);
   const cpu0 = process.cpuUsage();
   const machine0 = await machineCpuSeconds();
   const t0 = performance.now();
@@ -81,7 +87,7 @@ await mkdir(dir, { recursive: true });
 try {
   const sources = Array.from({ length: copies }, (_, i) => join(dir, `source-${i}`));
   for (const source of sources) await writeSource(source);
-  console.log(`bench/local-publish: ${copies} copies of ${sizeMiB} MiB at once, ${rounds} rounds each; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`bench/local-publish: ${copies} copies of ${sizeMiB} MiB at once, sources ${values.sources}, ${rounds} rounds each; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const results: Round[] = [];
   for (let r = 1; r <= rounds; r++) {
     for (const method of ['buffered', 'direct'] as const) {
